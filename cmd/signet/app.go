@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"signet/commands"
+	"signet/domain/account"
+	"signet/domain/fault"
+	"signet/infra/auth"
+	"signet/infra/clock"
+	"signet/infra/codes"
+	"signet/infra/eventstore"
+	"signet/infra/eventstore/esdb"
+	"signet/infra/eventstore/sqlite"
+	"signet/infra/notify"
+	"signet/infra/password"
+	"signet/infra/projector"
+	"signet/infra/redisdb"
+	"signet/infra/web"
+	"signet/projections"
+	"signet/projections/accounts"
+	"signet/readapi"
+	"signet/writeapi"
+)
+
+// roles says which parts of signet a process runs.
+type roles struct{ write, read, project bool }
+
+// passwordParams are the argon2id costs; tests lower them.
+var passwordParams = password.DefaultParams
+
+// privacyPolicyVersion is the version of the personal-data protection policy
+// shown at registration; accepting it is recorded with this version.
+const privacyPolicyVersion = "2026-11"
+
+// app is one process's wiring: the adapters it opened and the parts built on them.
+type app struct {
+	cfg    config
+	roles  roles
+	log    *slog.Logger
+	clock  clock.Clock
+	store  eventstore.Store
+	redis  *redisdb.DB
+	runner *projector.Runner
+	tokens *auth.Issuer
+	outbox *notify.Dev
+	cmds   commands.Commands
+}
+
+// allProjections are the read models, in the order they are run and listed.
+func allProjections() []projections.Projection {
+	return []projections.Projection{accounts.Projection{}}
+}
+
+func openStore(ctx context.Context, cfg config) (eventstore.Store, error) {
+	if cfg.EventStoreURL != "" {
+		s, err := esdb.Open(ctx, cfg.EventStoreURL)
+		if err != nil {
+			return nil, fmt.Errorf("open EventStoreDB: %w", err)
+		}
+		return s, nil
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	s, err := sqlite.Open(cfg.sqlitePath())
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite event store: %w", err)
+	}
+	return s, nil
+}
+
+// newApp opens what the roles need. Separate read or projector processes
+// must share a real Redis: an in-process one lives and dies with serve.
+func newApp(ctx context.Context, cfg config, r roles, logger *slog.Logger) (a *app, err error) {
+	a = &app{cfg: cfg, roles: r, log: logger, clock: clock.Real{}}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	shared := (r.read || r.project) && !(r.read && r.project && r.write)
+	if shared && cfg.RedisURL == "" {
+		return nil, errors.New("this part needs a Redis shared with the other parts: set SIGNET_REDIS_URL (or run `signet serve`, which has its own)")
+	}
+	if a.store, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if a.redis, err = redisdb.Open(ctx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
+		return nil, err
+	}
+	a.runner, err = projector.New(a.redis, a.store, allProjections(), logger)
+	if err != nil {
+		return nil, err
+	}
+	if r.write || r.read {
+		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		key, err := auth.LoadOrCreateKey(cfg.Data, cfg.JWTKey)
+		if err != nil {
+			return nil, err
+		}
+		if a.tokens, err = auth.NewIssuer(key); err != nil {
+			return nil, err
+		}
+		if r.write {
+			if err := a.buildCommands(key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return a, nil
+}
+
+func (a *app) buildCommands(key []byte) error {
+	hasher, err := password.New(passwordParams)
+	if err != nil {
+		return err
+	}
+	// Codes are stored as HMACs under a key of their own, derived from the
+	// token key so that a deployment has one secret to keep.
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("signet verification codes"))
+	codeCfg := codes.DefaultConfig()
+	codeCfg.Secret = mac.Sum(nil)
+
+	// No SMS or email provider is wired yet: messages are kept in the dev
+	// outbox, readable only under --dev.
+	a.outbox = notify.NewDev()
+	if !a.cfg.Dev {
+		a.log.Warn("no SMS or email provider is configured: verification codes can only be read with --dev at /dev/messages")
+	}
+	a.cmds, err = commands.New(commands.Deps{
+		Events:               a.store,
+		Notifier:             a.outbox,
+		Codes:                codes.New(a.redis, a.clock, codeCfg),
+		Hasher:               hasher,
+		Throttle:             codes.NewThrottle(a.redis, a.clock, codes.DefaultThrottleConfig()),
+		Tokens:               a.tokens,
+		Clock:                a.clock,
+		Logger:               a.log,
+		Metrics:              commands.NewMemoryMetrics(),
+		PrivacyPolicyVersion: privacyPolicyVersion,
+	})
+	return err
+}
+
+func (a *app) verify(token string) (web.Principal, error) {
+	c, err := a.tokens.Verify(token, a.clock.Now())
+	if err != nil {
+		return web.Principal{}, err
+	}
+	return web.Principal{AccountID: c.AccountID, Position: c.Position}, nil
+}
+
+// handler is the HTTP surface of the process's roles.
+func (a *app) handler() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = web.NotFound()
+	r.MethodNotAllowedHandler = web.MethodNotAllowed()
+	r.HandleFunc("/healthz", web.Healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", web.Readyz(a.readyChecks()...)).Methods(http.MethodGet)
+	if a.roles.write {
+		writeapi.Register(r, a.cmds)
+	}
+	if a.roles.read {
+		readapi.Register(r, readapi.Deps{
+			Profiles:  accounts.Reader{DB: a.redis},
+			Waiter:    a.runner,
+			Verify:    a.verify,
+			WaitBound: a.cfg.ReadWait,
+		})
+	}
+	if a.cfg.Dev && a.outbox != nil {
+		r.HandleFunc("/dev/messages", a.devMessages).Methods(http.MethodGet)
+	}
+	return web.Common(r)
+}
+
+func (a *app) readyChecks() []web.Check {
+	checks := []web.Check{
+		{Name: "eventstore", Run: func(ctx context.Context) (any, error) {
+			head, err := a.store.Head(ctx)
+			return map[string]uint64{"head": head}, err
+		}},
+		{Name: "redis", Run: func(ctx context.Context) (any, error) {
+			return map[string]bool{"embedded": a.redis.Embedded()}, a.redis.Ping(ctx).Err()
+		}},
+	}
+	if a.roles.read || a.roles.project {
+		// Caught up within a bound: the projections reach the head seen now
+		// within a second.
+		checks = append(checks, web.Check{Name: "projections", Run: func(ctx context.Context) (any, error) {
+			head, err := a.store.Head(ctx)
+			if err != nil {
+				return nil, err
+			}
+			wctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			reached, err := a.runner.WaitFor(wctx, head)
+			st, serr := a.runner.Status(ctx)
+			if err == nil && serr != nil {
+				err = serr
+			}
+			if err == nil && !reached {
+				err = fmt.Errorf("projections have not reached position %d within a second", head)
+			}
+			return statusJSON(st), err
+		}})
+	}
+	return checks
+}
+
+type projectionStatus struct {
+	Name       string `json:"name"`
+	Checkpoint uint64 `json:"checkpoint"`
+	Head       uint64 `json:"head"`
+	Lag        uint64 `json:"lag"`
+	CaughtUp   bool   `json:"caught_up"`
+	Poisoned   int64  `json:"poisoned"`
+}
+
+func statusJSON(st []projector.Status) []projectionStatus {
+	out := make([]projectionStatus, len(st))
+	for i, s := range st {
+		out[i] = projectionStatus{s.Name, s.Checkpoint, s.Head, s.Lag, s.CaughtUp, s.Poisoned}
+	}
+	return out
+}
+
+type devMessage struct {
+	To      string    `json:"to"`
+	Channel string    `json:"channel"`
+	Subject string    `json:"subject,omitempty"`
+	Body    string    `json:"body"`
+	SentAt  time.Time `json:"sent_at"`
+}
+
+// devMessages shows what the dev notifier sent to a login, newest last. The
+// login may be written as at registration ("138 0013 8000", "+86...").
+func (a *app) devMessages(w http.ResponseWriter, r *http.Request) {
+	to := strings.TrimSpace(r.URL.Query().Get("to"))
+	if to == "" {
+		web.WriteError(w, r, fault.Invalidf("to", "missing_to", "Say whose messages to show: /dev/messages?to=<phone or email>."))
+		return
+	}
+	if l, err := account.ParseLogin(to); err == nil {
+		to = l.String()
+	}
+	msgs := a.outbox.Messages(to)
+	out := make([]devMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = devMessage{m.To, m.Channel, m.Subject, m.Body, m.SentAt}
+	}
+	web.WriteJSON(w, http.StatusOK, out)
+}
+
+// Close releases everything opened, in reverse order.
+func (a *app) Close() error {
+	var errs []error
+	if a.runner != nil {
+		errs = append(errs, a.runner.Close())
+	}
+	if a.redis != nil {
+		errs = append(errs, a.redis.Close())
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is read from flags, which default to SIGNET_* environment variables,
+// which default to what runs on one machine with nothing installed.
+type config struct {
+	Addr          string        // SIGNET_ADDR
+	Data          string        // SIGNET_DATA
+	Dev           bool          // SIGNET_DEV
+	EventStoreURL string        // SIGNET_EVENTSTORE_URL: esdb://...; empty = SQLite in the data dir
+	RedisURL      string        // SIGNET_REDIS_URL: redis://...; empty = in-process Redis (serve only)
+	RedisPrefix   string        // SIGNET_REDIS_PREFIX
+	JWTKey        string        // SIGNET_JWT_KEY: empty = generated into the data dir
+	ReadWait      time.Duration // SIGNET_READ_WAIT: how long a read waits for Signet-Wait-For
+	LogLevel      string        // SIGNET_LOG_LEVEL
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv(name); ok {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			return b
+		}
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// flags registers the configuration flags on fs; which ones depends on the
+// subcommand (a projector has no address to listen on).
+func (c *config) flags(fs *flag.FlagSet, listen bool) {
+	if listen {
+		fs.StringVar(&c.Addr, "addr", env("SIGNET_ADDR", "127.0.0.1:8080"), "listen address (SIGNET_ADDR)")
+		fs.BoolVar(&c.Dev, "dev", envBool("SIGNET_DEV", false), "add the /dev/... routes of the dev adapters (SIGNET_DEV)")
+		fs.StringVar(&c.JWTKey, "jwt-key", env("SIGNET_JWT_KEY", ""), "HS256 key for tokens, >= 32 bytes or base64 (SIGNET_JWT_KEY; default: generated into the data dir)")
+		fs.DurationVar(&c.ReadWait, "read-wait", envDuration("SIGNET_READ_WAIT", 5*time.Second), "longest a read waits for Signet-Wait-For (SIGNET_READ_WAIT)")
+	}
+	fs.StringVar(&c.Data, "data", env("SIGNET_DATA", "./data"), "data directory: SQLite event store, keys (SIGNET_DATA)")
+	fs.StringVar(&c.EventStoreURL, "eventstore-url", env("SIGNET_EVENTSTORE_URL", ""), "EventStoreDB URL, e.g. esdb://127.0.0.1:2113?tls=false (SIGNET_EVENTSTORE_URL; default: SQLite in the data dir)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("SIGNET_REDIS_URL", ""), "Redis URL, e.g. redis://127.0.0.1:6379/0 (SIGNET_REDIS_URL; default: in-process Redis, serve only)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("SIGNET_REDIS_PREFIX", "signet:"), "prefix of every Redis key (SIGNET_REDIS_PREFIX)")
+	fs.StringVar(&c.LogLevel, "log-level", env("SIGNET_LOG_LEVEL", "info"), "debug, info, warn or error (SIGNET_LOG_LEVEL)")
+}
+
+func (c *config) sqlitePath() string { return filepath.Join(c.Data, "events.db") }
+
+func (c *config) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToLower(c.LogLevel))); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}

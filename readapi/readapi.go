@@ -1,0 +1,99 @@
+// Package readapi answers queries from read models only. A client that has
+// just written can send Signet-Wait-For: <position> (from the write's
+// Signet-Position) and the answer waits, bounded, until the projections it
+// reads from have passed that position.
+package readapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"signet/domain/fault"
+	"signet/infra/web"
+	"signet/projections/accounts"
+)
+
+// WaitForHeader names the position a read must reflect.
+const WaitForHeader = "Signet-Wait-For"
+
+// Profiles reads account profiles.
+type Profiles interface {
+	Profile(ctx context.Context, accountID string) (accounts.Profile, error)
+}
+
+// Waiter reports whether projections have reached a position, waiting until ctx ends.
+type Waiter interface {
+	WaitFor(ctx context.Context, pos uint64, names ...string) (bool, error)
+}
+
+// Deps are what the read endpoints need.
+type Deps struct {
+	Profiles Profiles
+	Waiter   Waiter
+	Verify   web.VerifyFunc
+	// WaitBound caps how long a read waits for projections (default 5 s).
+	WaitBound time.Duration
+}
+
+type api struct{ Deps }
+
+// Register mounts the query endpoints on r.
+func Register(r *mux.Router, d Deps) {
+	if d.WaitBound <= 0 {
+		d.WaitBound = 5 * time.Second
+	}
+	a := &api{d}
+	authed := r.PathPrefix("/api/v1").Subrouter()
+	authed.Use(web.RequireAuth(d.Verify))
+	authed.HandleFunc("/me", a.me).Methods(http.MethodGet)
+}
+
+// catchUp waits until the named projections reflect both the caller's token
+// and the client's Signet-Wait-For header.
+func (a *api) catchUp(r *http.Request, projections ...string) error {
+	var pos uint64
+	if h := strings.TrimSpace(r.Header.Get(WaitForHeader)); h != "" {
+		p, err := strconv.ParseUint(h, 10, 64)
+		if err != nil {
+			return fault.Invalidf(WaitForHeader, "invalid_wait_for", "Header %s must be a global position (a non-negative integer) as returned in Signet-Position.", WaitForHeader)
+		}
+		pos = p
+	}
+	if p, ok := web.Caller(r.Context()); ok && p.Position > pos {
+		pos = p.Position
+	}
+	if pos == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), a.WaitBound)
+	defer cancel()
+	ok, err := a.Waiter.WaitFor(ctx, pos, projections...)
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	if !ok {
+		return fault.New(fault.Unavailable, "projection_lag",
+			"The read models have not caught up with position "+strconv.FormatUint(pos, 10)+" yet; try again shortly.").Retry(time.Second)
+	}
+	return nil
+}
+
+func (a *api) me(w http.ResponseWriter, r *http.Request) {
+	if err := a.catchUp(r, accounts.Name); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	p, _ := web.Caller(r.Context())
+	profile, err := a.Profiles.Profile(r.Context(), p.AccountID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	web.WriteJSON(w, http.StatusOK, profile)
+}
