@@ -1,0 +1,156 @@
+// Package commands is signet's write side: one command type and one handler
+// per use case. A handler validates, loads aggregates from their streams,
+// lets the domain decide and appends the resulting events with an expected
+// version; it writes nothing else except short-lived state behind its ports
+// (verification codes, throttles) and notifications.
+//
+// The shape follows ThreeDotsLabs' wild-workouts-go-ddd-example: handlers
+// behind a generic Handler interface, wrapped by logging and metrics
+// decorators; the ports the handlers need are declared here, small.
+package commands
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"signet/domain/event"
+	"signet/infra/notify"
+)
+
+// Handler handles one command type.
+type Handler[C, R any] interface {
+	Handle(ctx context.Context, cmd C) (R, error)
+}
+
+// EventStore is the part of the event store the write side uses.
+type EventStore interface {
+	Append(ctx context.Context, stream string, expected event.ExpectedVersion, events ...event.New) (event.AppendResult, error)
+	ReadStream(ctx context.Context, stream string, from uint64, dir event.Direction, limit int) ([]event.Envelope, error)
+}
+
+// Notifier sends an SMS or an email.
+type Notifier interface {
+	Notify(ctx context.Context, m notify.Message) error
+}
+
+// CodeStore issues and checks one-time verification codes. Refusals
+// (rate limits, wrong or expired codes) are *fault.Error; other errors are
+// failures of the store.
+type CodeStore interface {
+	Issue(ctx context.Context, purpose, destination string) (code string, expiresAt, resendAfter time.Time, err error)
+	Verify(ctx context.Context, purpose, destination, code string) error
+}
+
+// PasswordHasher hashes passwords and checks them against stored hashes.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(password, encoded string) (bool, error)
+}
+
+// LoginThrottle locks a login after too many wrong passwords. Check returns
+// a *fault.Error RateLimited while the login is locked.
+type LoginThrottle interface {
+	Check(ctx context.Context, login string) error
+	Failed(ctx context.Context, login string) (locked bool, err error)
+	Succeeded(ctx context.Context, login string) error
+}
+
+// TokenIssuer signs bearer tokens.
+type TokenIssuer interface {
+	Issue(accountID string, position uint64, now time.Time) (token string, expiresAt time.Time, err error)
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// IDs makes new unique IDs (account and event IDs).
+type IDs interface{ NewID() string }
+
+// UUIDs makes random (version 4) UUIDs.
+type UUIDs struct{}
+
+// NewID returns a new random UUID.
+func (UUIDs) NewID() string { return uuid.NewString() }
+
+// DefaultPrivacyPolicyVersion is recorded with a registration when Deps does
+// not name the version of the privacy policy on the registration page.
+const DefaultPrivacyPolicyVersion = "1"
+
+// Deps are what the handlers need. Events, Notifier, Codes, Hasher,
+// Throttle, Tokens and Clock are required; the rest have defaults.
+type Deps struct {
+	Events   EventStore
+	Notifier Notifier
+	Codes    CodeStore
+	Hasher   PasswordHasher
+	Throttle LoginThrottle
+	Tokens   TokenIssuer
+	Clock    Clock
+
+	IDs                  IDs          // default UUIDs{}
+	Logger               *slog.Logger // default slog.Default()
+	Metrics              Metrics      // default: none recorded
+	PrivacyPolicyVersion string       // default DefaultPrivacyPolicyVersion
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.IDs == nil {
+		d.IDs = UUIDs{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = nopMetrics{}
+	}
+	if d.PrivacyPolicyVersion == "" {
+		d.PrivacyPolicyVersion = DefaultPrivacyPolicyVersion
+	}
+	return d
+}
+
+func (d Deps) check() error {
+	var missing []error
+	for _, dep := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Events", d.Events != nil}, {"Notifier", d.Notifier != nil}, {"Codes", d.Codes != nil}, {"Hasher", d.Hasher != nil},
+		{"Throttle", d.Throttle != nil}, {"Tokens", d.Tokens != nil}, {"Clock", d.Clock != nil},
+	} {
+		if !dep.ok {
+			missing = append(missing, errors.New("commands: missing dependency "+dep.name))
+		}
+	}
+	return errors.Join(missing...)
+}
+
+func (d Deps) must() Deps {
+	if err := d.check(); err != nil {
+		panic(err)
+	}
+	return d.withDefaults()
+}
+
+// Commands are the write side's use cases, decorated with logging and metrics.
+type Commands struct {
+	RequestCode     Handler[RequestCode, RequestCodeResult]
+	RegisterAccount Handler[RegisterAccount, RegisterAccountResult]
+	Login           Handler[Login, LoginResult]
+}
+
+// New builds every handler from d.
+func New(d Deps) (Commands, error) {
+	if err := d.check(); err != nil {
+		return Commands{}, err
+	}
+	return Commands{
+		RequestCode:     NewRequestCodeHandler(d),
+		RegisterAccount: NewRegisterAccountHandler(d),
+		Login:           NewLoginHandler(d),
+	}, nil
+}

@@ -1,0 +1,186 @@
+package commands_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"signet/commands"
+	"signet/domain/account"
+	"signet/domain/fault"
+	"signet/infra/auth"
+	"signet/infra/clock"
+	"signet/infra/codes"
+	"signet/infra/eventstore/sqlite"
+	"signet/infra/notify"
+	"signet/infra/password"
+	"signet/infra/redisdb/redistest"
+)
+
+var ctx = context.Background()
+
+// 10:00 in Shanghai.
+var t0 = time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
+
+// world is a write side on a real SQLite event store and a real Redis
+// namespace, with a fake clock and the dev notifier.
+type world struct {
+	store    *sqlite.Store
+	events   commands.EventStore // what the handlers use (the store, or a wrapper around it)
+	clock    *clock.Fake
+	notes    *notify.Dev
+	codes    *codes.Store
+	throttle *codes.Throttle
+	issuer   *auth.Issuer
+	metrics  *commands.MemoryMetrics
+	logs     *syncBuffer
+	cmds     commands.Commands
+}
+
+type option func(*world, *commands.Deps)
+
+// withEvents puts a wrapper between the handlers and the SQLite store.
+func withEvents(wrap func(commands.EventStore) commands.EventStore) option {
+	return func(w *world, d *commands.Deps) { w.events = wrap(w.store); d.Events = w.events }
+}
+
+// withCodes replaces the code store.
+func withCodes(c commands.CodeStore) option {
+	return func(_ *world, d *commands.Deps) { d.Codes = c }
+}
+
+func newWorld(t *testing.T, opts ...option) *world {
+	t.Helper()
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	db := redistest.New(t)
+	w := &world{
+		store: store, events: store, clock: clock.NewFake(t0), notes: notify.NewDev(),
+		metrics: commands.NewMemoryMetrics(), logs: &syncBuffer{},
+	}
+	w.codes = codes.New(db, w.clock, codes.Config{})
+	w.throttle = codes.NewThrottle(db, w.clock, codes.ThrottleConfig{})
+	hasher, err := password.New(password.Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.issuer, err = auth.NewIssuer(bytes.Repeat([]byte("k"), 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := commands.Deps{
+		Events: store, Notifier: w.notes, Codes: w.codes, Hasher: hasher, Throttle: w.throttle, Tokens: w.issuer,
+		Clock: w.clock, Metrics: w.metrics, PrivacyPolicyVersion: "2026-01",
+		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, o := range opts {
+		o(w, &d)
+	}
+	w.cmds, err = commands.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) head(t *testing.T) uint64 {
+	t.Helper()
+	h, err := w.store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+var codeRE = regexp.MustCompile(`验证码是 (\d{6})`)
+
+// requestCode asks for a registration code for to and returns it as
+// received.
+func (w *world) requestCode(t *testing.T, to string) string {
+	t.Helper()
+	if _, err := w.cmds.RequestCode.Handle(ctx, commands.RequestCode{To: to, Purpose: "register", ClientIP: "10.0.0.1"}); err != nil {
+		t.Fatalf("request code for %s: %v", to, err)
+	}
+	l, err := account.ParseLogin(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.lastCode(t, l.String())
+}
+
+func (w *world) lastCode(t *testing.T, normalisedTo string) string {
+	t.Helper()
+	m, ok := w.notes.Last(normalisedTo)
+	if !ok {
+		t.Fatalf("no message to %s", normalisedTo)
+	}
+	c := codeRE.FindStringSubmatch(m.Body)
+	if c == nil {
+		t.Fatalf("no code in %q", m.Body)
+	}
+	return c[1]
+}
+
+func registration(login, code string) commands.RegisterAccount {
+	return commands.RegisterAccount{
+		Login: login, Code: code, Name: "张三", Company: "上海某某科技有限公司", Password: "Passw0rd",
+		AcceptPrivacyPolicy: true, ClientIP: "10.0.0.1", CorrelationID: "corr-1",
+	}
+}
+
+func wantFault(t *testing.T, err error, kind fault.Kind, code, field string) *fault.Error {
+	t.Helper()
+	f, ok := fault.As(err)
+	if !ok {
+		t.Fatalf("error %v, want *fault.Error %s", err, code)
+	}
+	if f.Kind != kind || f.Code != code || f.Field != field {
+		t.Fatalf("fault kind %d %q field %q (%s), want kind %d %q field %q", f.Kind, f.Code, f.Field, f.Message, kind, code, field)
+	}
+	return f
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func mustHasher(t *testing.T) *password.Hasher {
+	t.Helper()
+	h, err := password.New(password.Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func mustNormal(t *testing.T, login string) string {
+	t.Helper()
+	l, err := account.ParseLogin(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.String()
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

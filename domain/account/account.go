@@ -1,0 +1,160 @@
+package account
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"signet/domain/event"
+	"signet/domain/fault"
+)
+
+// Category is the stream category of accounts: "account-<uuid>".
+const Category = "account"
+
+// StreamOf names an account's stream.
+func StreamOf(accountID string) string { return event.StreamName(Category, accountID) }
+
+// Status of an account.
+type Status string
+
+const (
+	// StatusNone: not registered (an empty stream).
+	StatusNone Status = ""
+	// StatusActive: registered, may log in.
+	StatusActive Status = "active"
+)
+
+// Account is the account aggregate. Its state changes only through Apply,
+// for replayed and for new events alike; decisions return events.
+type Account struct {
+	id            string
+	version       uint64
+	login         Login
+	name          string
+	company       string
+	invitedBy     string
+	passwordHash  string
+	status        Status
+	privacyPolicy PrivacyConsent
+	phoneFollowup bool
+	registeredAt  time.Time
+}
+
+// ErrAlreadyRegistered: Register on an account that already exists.
+var ErrAlreadyRegistered = fault.New(fault.Conflict, "already_registered", "this account is already registered")
+
+// ErrNotActive: the account may not log in.
+var ErrNotActive = fault.New(fault.Forbidden, "account_not_active", "this account may not log in")
+
+// Apply mutates the account by one event and advances its version.
+func (a *Account) Apply(e Event) error {
+	switch e := e.(type) {
+	case AccountRegistered:
+		if a.version != 0 {
+			return fmt.Errorf("%w: AccountRegistered at version %d of account %s", event.ErrInvalid, a.version+1, a.id)
+		}
+		login, err := LoginOf(e.LoginKind, e.Login)
+		if err != nil {
+			return fmt.Errorf("%w: AccountRegistered with login %q of kind %q", event.ErrInvalid, e.Login, e.LoginKind)
+		}
+		a.id = e.AccountID
+		a.login = login
+		a.name = e.Name
+		a.company = e.Company
+		a.invitedBy = e.InvitedBy
+		a.passwordHash = e.PasswordHash
+		a.privacyPolicy = e.PrivacyPolicy
+		a.phoneFollowup = e.PhoneFollowup.Accepted
+		a.registeredAt = e.RegisteredAt
+		a.status = StatusActive
+	default:
+		return fmt.Errorf("%w: %s is not an account event", event.ErrInvalid, e.EventType())
+	}
+	a.version++
+	return nil
+}
+
+// Replay rebuilds an account from its stream read forwards from version 1.
+func Replay(envs []event.Envelope) (*Account, error) {
+	a := &Account{}
+	for _, env := range envs {
+		if env.Version != a.version+1 {
+			return nil, fmt.Errorf("%w: %s: version %d after %d", event.ErrInvalid, env.Stream, env.Version, a.version)
+		}
+		e, err := DecodeEnvelope(env)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.Apply(e); err != nil {
+			return nil, fmt.Errorf("%s@%d: %w", env.Stream, env.Version, err)
+		}
+	}
+	return a, nil
+}
+
+// Registration is what Register needs besides the validated application.
+type Registration struct {
+	AccountID            string // a UUID chosen by the caller
+	PasswordHash         string // of a password that passed CheckPassword
+	PrivacyPolicyVersion string // the version of the policy the person accepted
+}
+
+// Register decides the registration of a new account: the application must
+// be valid (Form.Validate makes one) with the privacy policy accepted.
+func (a *Account) Register(app Application, r Registration, now time.Time) ([]Event, error) {
+	if a.version != 0 {
+		return nil, ErrAlreadyRegistered
+	}
+	app, err := app.normalised()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := uuid.Parse(r.AccountID); err != nil {
+		return nil, fmt.Errorf("register: account ID %q is not a UUID", r.AccountID)
+	}
+	if r.PasswordHash == "" {
+		return nil, errors.New("register: no password hash")
+	}
+	if r.PrivacyPolicyVersion == "" {
+		return nil, errors.New("register: no privacy policy version")
+	}
+	if now.IsZero() {
+		return nil, errors.New("register: no time")
+	}
+	return []Event{AccountRegistered{
+		AccountID:     r.AccountID,
+		LoginKind:     app.Login.Kind(),
+		Login:         app.Login.String(),
+		Name:          app.Name,
+		Company:       app.Company,
+		InvitedBy:     app.InvitedBy,
+		PasswordHash:  r.PasswordHash,
+		PrivacyPolicy: PrivacyConsent{Accepted: true, Version: r.PrivacyPolicyVersion},
+		PhoneFollowup: FollowupConsent{Accepted: app.AcceptPhoneFollowup},
+		RegisteredAt:  timestamp(now),
+	}}, nil
+}
+
+// CheckCanLogIn refuses accounts that may not log in.
+func (a *Account) CheckCanLogIn() error {
+	if a.status != StatusActive {
+		return ErrNotActive
+	}
+	return nil
+}
+
+func (a *Account) ID() string                    { return a.id }
+func (a *Account) Version() uint64               { return a.version }
+func (a *Account) Registered() bool              { return a.version > 0 }
+func (a *Account) Login() Login                  { return a.login }
+func (a *Account) Name() string                  { return a.name }
+func (a *Account) Company() string               { return a.company }
+func (a *Account) InvitedBy() string             { return a.invitedBy }
+func (a *Account) PasswordHash() string          { return a.passwordHash }
+func (a *Account) Status() Status                { return a.status }
+func (a *Account) PrivacyPolicy() PrivacyConsent { return a.privacyPolicy }
+func (a *Account) PhoneFollowup() bool           { return a.phoneFollowup }
+func (a *Account) RegisteredAt() time.Time       { return a.registeredAt }
