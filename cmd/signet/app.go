@@ -44,6 +44,9 @@ var passwordParams = password.DefaultParams
 // shown at registration; accepting it is recorded with this version.
 const privacyPolicyVersion = "2026-11"
 
+// newClock tells the time to the write side; tests replace it.
+var newClock = func() clock.Clock { return clock.Real{} }
+
 // app is one process's wiring: the adapters it opened and the parts built on them.
 type app struct {
 	cfg    config
@@ -83,8 +86,8 @@ func openStore(ctx context.Context, cfg config) (eventstore.Store, error) {
 
 // newApp opens what the roles need. Separate read or projector processes
 // must share a real Redis: an in-process one lives and dies with serve.
-func newApp(ctx context.Context, cfg config, r roles, logger *slog.Logger) (a *app, err error) {
-	a = &app{cfg: cfg, roles: r, log: logger, clock: clock.Real{}}
+func newApp(ctx context.Context, cfg config, r roles, logger *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: cfg, roles: r, log: logger, clock: newClock()}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -170,6 +173,12 @@ func (a *app) handler() http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = web.NotFound()
 	r.MethodNotAllowedHandler = web.MethodNotAllowed()
+	a.routes(r)
+	return web.Common(r)
+}
+
+// routes mounts every endpoint of the process's roles on r.
+func (a *app) routes(r *mux.Router) {
 	r.HandleFunc("/healthz", web.Healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", web.Readyz(a.readyChecks()...)).Methods(http.MethodGet)
 	if a.roles.write {
@@ -186,7 +195,6 @@ func (a *app) handler() http.Handler {
 	if a.cfg.Dev && a.outbox != nil {
 		r.HandleFunc("/dev/messages", a.devMessages).Methods(http.MethodGet)
 	}
-	return web.Common(r)
 }
 
 func (a *app) readyChecks() []web.Check {
