@@ -32,7 +32,10 @@ func TestVerifyChain(t *testing.T) {
 		{"intact", func(e []Envelope) []Envelope { return e }, 0, ""},
 		{"data byte changed", func(e []Envelope) []Envelope { e[2].Data = []byte(`{"n":9}`); return e }, 3, "content"},
 		{"metadata changed", func(e []Envelope) []Envelope { e[1].Meta.Actor = "mallory"; return e }, 2, "content"},
-		{"time changed", func(e []Envelope) []Envelope { e[0].Meta.OccurredAt = e[0].Meta.OccurredAt.Add(time.Microsecond); return e }, 1, "content"},
+		{"time changed", func(e []Envelope) []Envelope {
+			e[0].Meta.OccurredAt = e[0].Meta.OccurredAt.Add(time.Microsecond)
+			return e
+		}, 1, "content"},
 		{"type changed", func(e []Envelope) []Envelope { e[3].Type = "Other"; return e }, 4, "content"},
 		{"event removed", func(e []Envelope) []Envelope { return append(e[:1:1], e[2:]...) }, 3, "expected version 2"},
 		{"event resealed but next links to the old hash", func(e []Envelope) []Envelope {
