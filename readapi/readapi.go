@@ -48,9 +48,8 @@ func Register(r *mux.Router, d Deps) {
 		d.WaitBound = 5 * time.Second
 	}
 	a := &api{d}
-	authed := r.PathPrefix("/api/v1").Subrouter()
-	authed.Use(web.RequireAuth(d.Verify))
-	authed.HandleFunc("/me", a.me).Methods(http.MethodGet)
+	authed := web.RequireAuth(d.Verify)
+	r.Handle("/api/v1/me", authed(http.HandlerFunc(a.me))).Methods(http.MethodGet)
 }
 
 // catchUp waits until the named projections reflect both the caller's token

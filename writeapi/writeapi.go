@@ -24,10 +24,11 @@ type api struct {
 // Register mounts the command endpoints on r.
 func Register(r *mux.Router, cmds commands.Commands) {
 	a := &api{cmds: cmds}
-	v1 := r.PathPrefix("/api/v1").Subrouter()
-	v1.HandleFunc("/verification-codes", a.requestCode).Methods(http.MethodPost)
-	v1.HandleFunc("/accounts", a.register).Methods(http.MethodPost)
-	v1.HandleFunc("/sessions", a.login).Methods(http.MethodPost)
+	// Full paths on r itself (no subrouter), so that a wrong method is a 405
+	// from r's MethodNotAllowedHandler.
+	r.HandleFunc("/api/v1/verification-codes", a.requestCode).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/accounts", a.register).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/sessions", a.login).Methods(http.MethodPost)
 }
 
 type codeRequest struct {

@@ -59,6 +59,8 @@ type app struct {
 	tokens *auth.Issuer
 	outbox *notify.Dev
 	cmds   commands.Commands
+
+	cmdMetrics *commands.MemoryMetrics
 }
 
 // allProjections are the read models, in the order they are run and listed.
@@ -145,6 +147,7 @@ func (a *app) buildCommands(key []byte) error {
 	if !a.cfg.Dev {
 		a.log.Warn("no SMS or email provider is configured: verification codes can only be read with --dev at /dev/messages")
 	}
+	a.cmdMetrics = commands.NewMemoryMetrics()
 	a.cmds, err = commands.New(commands.Deps{
 		Events:               a.store,
 		Notifier:             a.outbox,
@@ -181,6 +184,7 @@ func (a *app) handler() http.Handler {
 func (a *app) routes(r *mux.Router) {
 	r.HandleFunc("/healthz", web.Healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", web.Readyz(a.readyChecks()...)).Methods(http.MethodGet)
+	r.HandleFunc("/metrics", a.metrics).Methods(http.MethodGet)
 	if a.roles.write {
 		writeapi.Register(r, a.cmds)
 	}

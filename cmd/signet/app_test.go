@@ -401,6 +401,12 @@ func TestReadYourWritesHeader(t *testing.T) {
 	if r := e.c.must(http.MethodGet, "/readyz", nil); r.Status != 200 {
 		t.Fatalf("readyz: %d %s", r.Status, r.Body)
 	}
+	m := e.c.must(http.MethodGet, "/metrics", nil)
+	for _, want := range []string{`signet_commands_total{command="RegisterAccount",outcome="ok"} 1`, `signet_projection_checkpoint{projection="accounts"}`, "signet_eventstore_head "} {
+		if !strings.Contains(string(m.Body), want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, m.Body)
+		}
+	}
 }
 
 func TestDevRoutesOnlyWithDev(t *testing.T) {
