@@ -157,7 +157,7 @@ func (a *app) buildCommands(key []byte) error {
 		Tokens:               a.tokens,
 		Clock:                a.clock,
 		Logger:               a.log,
-		Metrics:              commands.NewMemoryMetrics(),
+		Metrics:              a.cmdMetrics,
 		PrivacyPolicyVersion: privacyPolicyVersion,
 	})
 	return err
