@@ -54,7 +54,7 @@ func flipDataByte(t *testing.T, path, stream string, version uint64) {
 
 func newEvent(i int) event.New {
 	return event.New{
-		ID:     uuid.NewString(),
+		ID:     uuid.Must(uuid.NewV7()).String(), // as commands.UUIDs makes them
 		Type:   "ThingHappened",
 		Schema: 1,
 		Data:   fmt.Appendf(nil, `{"i":%d}`, i),
