@@ -45,6 +45,12 @@ type CodeStore interface {
 	Verify(ctx context.Context, purpose, destination, code string) error
 }
 
+// SenderLimit caps the codes one client address may have sent; Allow
+// returns a *fault.Error RateLimited when it has had enough.
+type SenderLimit interface {
+	Allow(ctx context.Context, sender string) error
+}
+
 // PasswordHasher hashes passwords and checks them against stored hashes.
 type PasswordHasher interface {
 	Hash(password string) (string, error)
@@ -82,12 +88,13 @@ func (UUIDs) NewID() string { return uuid.Must(uuid.NewV7()).String() }
 // not name the version of the privacy policy on the registration page.
 const DefaultPrivacyPolicyVersion = "1"
 
-// Deps are what the handlers need. Events, Notifier, Codes, Hasher,
+// Deps are what the handlers need. Events, Notifier, Codes, Senders, Hasher,
 // Throttle, Tokens and Clock are required; the rest have defaults.
 type Deps struct {
 	Events   EventStore
 	Notifier Notifier
 	Codes    CodeStore
+	Senders  SenderLimit
 	Hasher   PasswordHasher
 	Throttle LoginThrottle
 	Tokens   TokenIssuer
@@ -121,7 +128,7 @@ func (d Deps) check() error {
 		name string
 		ok   bool
 	}{
-		{"Events", d.Events != nil}, {"Notifier", d.Notifier != nil}, {"Codes", d.Codes != nil}, {"Hasher", d.Hasher != nil},
+		{"Events", d.Events != nil}, {"Notifier", d.Notifier != nil}, {"Codes", d.Codes != nil}, {"Senders", d.Senders != nil}, {"Hasher", d.Hasher != nil},
 		{"Throttle", d.Throttle != nil}, {"Tokens", d.Tokens != nil}, {"Clock", d.Clock != nil},
 	} {
 		if !dep.ok {

@@ -36,6 +36,7 @@ type world struct {
 	notes    *notify.Dev
 	codes    *codes.Store
 	throttle *codes.Throttle
+	senders  *codes.SenderLimit
 	issuer   *auth.Issuer
 	metrics  *commands.MemoryMetrics
 	logs     *syncBuffer
@@ -68,6 +69,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 	}
 	w.codes = codes.New(db, w.clock, codes.Config{})
 	w.throttle = codes.NewThrottle(db, w.clock, codes.ThrottleConfig{})
+	w.senders = codes.NewSenderLimit(db, w.clock, 0, 0)
 	hasher, err := password.New(password.Params{Memory: 64, Time: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +79,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 		t.Fatal(err)
 	}
 	d := commands.Deps{
-		Events: store, Notifier: w.notes, Codes: w.codes, Hasher: hasher, Throttle: w.throttle, Tokens: w.issuer,
+		Events: store, Notifier: w.notes, Codes: w.codes, Senders: w.senders, Hasher: hasher, Throttle: w.throttle, Tokens: w.issuer,
 		Clock: w.clock, Metrics: w.metrics, PrivacyPolicyVersion: "2026-01",
 		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

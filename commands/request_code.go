@@ -40,19 +40,20 @@ type RequestCodeResult struct {
 type requestCodeHandler struct {
 	events   EventStore
 	codes    CodeStore
+	senders  SenderLimit
 	notifier Notifier
 	clock    Clock
 }
 
 // NewRequestCodeHandler returns the decorated RequestCode handler. It panics
-// when d lacks Events, Codes, Notifier or Clock.
+// when d lacks Events, Codes, Senders, Notifier or Clock.
 func NewRequestCodeHandler(d Deps) Handler[RequestCode, RequestCodeResult] {
-	if d.Events == nil || d.Codes == nil || d.Notifier == nil || d.Clock == nil {
-		panic("commands: RequestCode needs Events, Codes, Notifier and Clock")
+	if d.Events == nil || d.Codes == nil || d.Senders == nil || d.Notifier == nil || d.Clock == nil {
+		panic("commands: RequestCode needs Events, Codes, Senders, Notifier and Clock")
 	}
 	d = d.withDefaults()
 	return ApplyDecorators[RequestCode, RequestCodeResult](
-		requestCodeHandler{events: d.Events, codes: d.Codes, notifier: d.Notifier, clock: d.Clock}, d.Logger, d.Metrics)
+		requestCodeHandler{events: d.Events, codes: d.Codes, senders: d.Senders, notifier: d.Notifier, clock: d.Clock}, d.Logger, d.Metrics)
 }
 
 // Handle refuses an unknown purpose (400 invalid_purpose on "purpose"), a
@@ -73,6 +74,9 @@ func (h requestCodeHandler) Handle(ctx context.Context, cmd RequestCode) (Reques
 	}
 	if o.taken() {
 		return RequestCodeResult{}, account.ErrLoginTaken.OnField("to")
+	}
+	if err := h.senders.Allow(ctx, cmd.ClientIP); err != nil {
+		return RequestCodeResult{}, depErr("limit code sender", errCodesUnavailable, err)
 	}
 	code, expiresAt, resendAfter, err := h.codes.Issue(ctx, cmd.Purpose, login.String())
 	if err != nil {

@@ -83,7 +83,7 @@ func (brokenNotifier) Notify(context.Context, notify.Message) error {
 
 func TestRequestCodeNotifierDown(t *testing.T) {
 	w := newWorld(t)
-	h := commands.NewRequestCodeHandler(commands.Deps{Events: w.store, Codes: w.codes, Notifier: brokenNotifier{}, Clock: w.clock,
+	h := commands.NewRequestCodeHandler(commands.Deps{Events: w.store, Codes: w.codes, Senders: w.senders, Notifier: brokenNotifier{}, Clock: w.clock,
 		Logger: discard()})
 	_, err := h.Handle(ctx, commands.RequestCode{To: "13812345678", Purpose: "register"})
 	wantFault(t, err, fault.Unavailable, "notify_failed", "")

@@ -152,6 +152,7 @@ func (a *app) buildCommands(key []byte) error {
 		Events:               a.store,
 		Notifier:             a.outbox,
 		Codes:                codes.New(a.redis, a.clock, codeCfg),
+		Senders:              codes.NewSenderLimit(a.redis, a.clock, a.cfg.CodesPerHour, time.Hour),
 		Hasher:               hasher,
 		Throttle:             codes.NewThrottle(a.redis, a.clock, codes.DefaultThrottleConfig()),
 		Tokens:               a.tokens,

@@ -48,7 +48,7 @@ func testConfig(t *testing.T) config {
 		Addr: "127.0.0.1:0", Data: t.TempDir(), Dev: true,
 		RedisURL:    os.Getenv("SIGNET_REDIS_URL"),
 		RedisPrefix: "signet-test:" + hex.EncodeToString(b[:]) + ":",
-		ReadWait:    3 * time.Second, LogLevel: "error",
+		ReadWait:    3 * time.Second, LogLevel: "error", CodesPerHour: 60,
 	}
 }
 
@@ -514,6 +514,22 @@ func TestProjectionsRebuildCommand(t *testing.T) {
 	for i, tok := range tokens {
 		if got := string(e2.c.must(http.MethodGet, "/api/v1/me", nil, "Authorization", "Bearer "+tok).Body); got != before[i] {
 			t.Fatalf("rebuilt read model differs:\n%s\n%s", before[i], got)
+		}
+	}
+}
+
+// One client asking codes for many numbers is stopped (SMS pumping).
+func TestCodesPerClientLimit(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.CodesPerHour = 3
+	e := start(t, cfg, roles{true, true, true}, nil)
+	for i := range 4 {
+		r := e.c.must(http.MethodPost, "/api/v1/verification-codes", map[string]string{"to": fmt.Sprintf("1360013600%d", i), "purpose": "register"})
+		switch {
+		case i < 3 && r.Status != http.StatusAccepted:
+			t.Fatalf("code %d: %d %s", i, r.Status, r.Body)
+		case i == 3 && (r.Status != http.StatusTooManyRequests || r.errorCode() != "too_many_codes_from_client" || r.Header.Get("Retry-After") == ""):
+			t.Fatalf("4th code from one client within the hour: %d %s", r.Status, r.Body)
 		}
 	}
 }

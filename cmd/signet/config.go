@@ -23,6 +23,7 @@ type config struct {
 	RedisPrefix   string        // SIGNET_REDIS_PREFIX
 	JWTKey        string        // SIGNET_JWT_KEY: empty = generated into the data dir
 	ReadWait      time.Duration // SIGNET_READ_WAIT: how long a read waits for Signet-Wait-For
+	CodesPerHour  int           // SIGNET_CODES_PER_CLIENT_HOUR: verification codes one client address may request an hour
 	LogLevel      string        // SIGNET_LOG_LEVEL
 }
 
@@ -38,6 +39,15 @@ func envBool(name string, def bool) bool {
 		b, err := strconv.ParseBool(v)
 		if err == nil {
 			return b
+		}
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
 		}
 	}
 	return def
@@ -59,6 +69,7 @@ func (c *config) flags(fs *flag.FlagSet, listen bool) {
 		fs.StringVar(&c.Addr, "addr", env("SIGNET_ADDR", "127.0.0.1:8080"), "listen address (SIGNET_ADDR)")
 		fs.BoolVar(&c.Dev, "dev", envBool("SIGNET_DEV", false), "add the /dev/... routes of the dev adapters (SIGNET_DEV)")
 		fs.StringVar(&c.JWTKey, "jwt-key", env("SIGNET_JWT_KEY", ""), "HS256 key for tokens, >= 32 bytes or base64 (SIGNET_JWT_KEY; default: generated into the data dir)")
+		fs.IntVar(&c.CodesPerHour, "codes-per-client-hour", envInt("SIGNET_CODES_PER_CLIENT_HOUR", 60), "verification codes one client address may request per hour (SIGNET_CODES_PER_CLIENT_HOUR)")
 		fs.DurationVar(&c.ReadWait, "read-wait", envDuration("SIGNET_READ_WAIT", 5*time.Second), "longest a read waits for Signet-Wait-For (SIGNET_READ_WAIT)")
 	}
 	fs.StringVar(&c.Data, "data", env("SIGNET_DATA", "./data"), "data directory: SQLite event store, keys (SIGNET_DATA)")

@@ -76,7 +76,7 @@ func TestKill9LosesNoAcknowledgedRegistration(t *testing.T) {
 	var b [6]byte
 	rand.Read(b[:])
 	prefix := "signet-test:" + hex.EncodeToString(b[:]) + ":"
-	args := []string{"--dev", "--data", data, "--redis-prefix", prefix, "--log-level", "error"}
+	args := []string{"--dev", "--data", data, "--redis-prefix", prefix, "--log-level", "error", "--codes-per-client-hour", "100000"}
 	if url := os.Getenv("SIGNET_REDIS_URL"); url != "" {
 		args = append(args, "--redis-url", url)
 		t.Cleanup(func() {
