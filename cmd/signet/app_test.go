@@ -418,18 +418,25 @@ func TestDevRoutesOnlyWithDev(t *testing.T) {
 	}
 }
 
+// shareRedis gives cfg a Redis URL that several apps can share: the real
+// server when configured, else an in-process one that outlives the apps.
+func shareRedis(t *testing.T, cfg *config) {
+	if cfg.RedisURL != "" {
+		return
+	}
+	shared, err := redisdb.Open(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shared.Close() })
+	cfg.RedisURL = "redis://" + shared.Options().Addr
+}
+
 // The parts as separate processes: a write API, a projector and a read API
 // sharing one event store and one Redis.
 func TestSeparateParts(t *testing.T) {
 	cfg := testConfig(t)
-	if cfg.RedisURL == "" {
-		shared, err := redisdb.Open(context.Background(), "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { shared.Close() })
-		cfg.RedisURL = "redis://" + shared.Options().Addr
-	}
+	shareRedis(t, &cfg)
 	if _, err := newApp(context.Background(), config{Data: t.TempDir(), RedisPrefix: "x:"}, roles{read: true}, quietLogger()); err == nil {
 		t.Fatal("a read API without a shared Redis must refuse to start")
 	}
@@ -471,14 +478,7 @@ func TestRunSubcommands(t *testing.T) {
 // model as the incremental one.
 func TestProjectionsRebuildCommand(t *testing.T) {
 	cfg := testConfig(t)
-	if cfg.RedisURL == "" {
-		shared, err := redisdb.Open(context.Background(), "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { shared.Close() })
-		cfg.RedisURL = "redis://" + shared.Options().Addr
-	}
+	shareRedis(t, &cfg)
 	e := start(t, cfg, roles{true, true, true}, nil)
 	var tokens []string
 	for i := range 3 {

@@ -41,9 +41,6 @@ func TestCrash(t *testing.T) {
 		crashChild(path)
 		return
 	}
-	if testing.Short() {
-		t.Skip("re-executes the test binary")
-	}
 	path := filepath.Join(t.TempDir(), "crash.db")
 	acked := map[string]ack{}
 	for round := range 4 {
