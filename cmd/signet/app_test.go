@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"signet/infra/clock"
+	"signet/infra/eventstore"
 	"signet/infra/password"
 	"signet/infra/redisdb"
 )
@@ -530,6 +531,39 @@ func TestCodesPerClientLimit(t *testing.T) {
 			t.Fatalf("code %d: %d %s", i, r.Status, r.Body)
 		case i == 3 && (r.Status != http.StatusTooManyRequests || r.errorCode() != "too_many_codes_from_client" || r.Header.Get("Retry-After") == ""):
 			t.Fatalf("4th code from one client within the hour: %d %s", r.Status, r.Body)
+		}
+	}
+}
+
+// Whatever a client sends in headers, what is stored verifies: a request ID
+// that JSON would rewrite (invalid UTF-8) is replaced, not stored.
+func TestStoredHistoryVerifiesWhateverTheClientSends(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	login := "13300133000"
+	if r := e.c.must(http.MethodPost, "/api/v1/verification-codes", map[string]string{"to": login, "purpose": "register"}, "X-Request-ID", "req-\xff\xfe"); r.Status != http.StatusAccepted {
+		t.Fatalf("code: %d %s", r.Status, r.Body)
+	}
+	code, err := e.c.latestCode(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.c.must(http.MethodPost, "/api/v1/accounts", registration(login, code, goodPassword), "X-Request-ID", "req-\xff\xfe")
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	var reg struct{ ID string }
+	r.json(t, &reg)
+	ctx := context.Background()
+	all, err := e.app.store.ReadAll(ctx, 0, 0)
+	if err != nil || len(all) < 2 {
+		t.Fatalf("read log: %d events, %v", len(all), err)
+	}
+	for _, ev := range all {
+		if err := eventstore.VerifyStream(ctx, e.app.store, ev.Stream); err != nil {
+			t.Fatalf("stored history does not verify: %v", err)
+		}
+		if ev.Stream == "account-"+reg.ID && (ev.Meta.CorrelationID == "" || strings.Contains(ev.Meta.CorrelationID, "req-")) {
+			t.Fatalf("correlation ID %q: want a generated one", ev.Meta.CorrelationID)
 		}
 	}
 }

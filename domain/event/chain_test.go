@@ -109,6 +109,7 @@ func TestValidate(t *testing.T) {
 		{"no type", "account-1", Any, []New{{ID: "e", Schema: 1, Data: []byte(`{}`)}}, false},
 		{"schema 0", "account-1", Any, []New{{ID: "e", Type: "T", Data: []byte(`{}`)}}, false},
 		{"not json", "account-1", Any, []New{{ID: "e", Type: "T", Schema: 1, Data: []byte(`{`)}}, false},
+		{"metadata not UTF-8", "account-1", Any, []New{{ID: "e", Type: "T", Schema: 1, Data: []byte(`{}`), Meta: Metadata{CorrelationID: "req-\xff\xfe"}}}, false},
 	}
 	for _, c := range cases {
 		err := Validate(c.stream, c.expected, c.events)

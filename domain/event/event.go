@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinels that infrastructure errors are mapped to; wrap them with context.
@@ -64,6 +65,15 @@ type Metadata struct {
 func (m Metadata) Normalize() Metadata {
 	m.OccurredAt = m.OccurredAt.UTC().Truncate(time.Microsecond)
 	return m
+}
+
+func (m Metadata) valid() bool {
+	for _, s := range []string{m.Actor, m.Enterprise, m.CorrelationID, m.CausationID, m.ClientIP} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // New is an event to be appended: the store assigns version, position and hashes.
@@ -132,6 +142,10 @@ func Validate(stream string, expected ExpectedVersion, events []New) error {
 			return fmt.Errorf("%w: event %s has schema version %d", ErrInvalid, e.ID, e.Schema)
 		case !validJSON(e.Data):
 			return fmt.Errorf("%w: event %s data is not JSON", ErrInvalid, e.ID)
+		case !e.Meta.valid():
+			// Stores keep metadata as JSON, which would rewrite invalid
+			// UTF-8 and so break the hash of the event for good.
+			return fmt.Errorf("%w: event %s metadata is not valid UTF-8", ErrInvalid, e.ID)
 		}
 		seen[e.ID] = true
 	}

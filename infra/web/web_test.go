@@ -122,6 +122,19 @@ func TestRequireAuth(t *testing.T) {
 	}
 }
 
+func TestRequestIDOnlyWhenSafe(t *testing.T) {
+	var seen string
+	h := Common(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = RequestID(r.Context()) }))
+	for in, keep := range map[string]bool{"abc-123_x.y": true, "req-\xff\xfe": false, "a b": false, "": false, strings.Repeat("a", 65): false} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("X-Request-ID", in)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if (seen == in) != keep || seen == "" {
+			t.Errorf("X-Request-ID %q: request ID %q", in, seen)
+		}
+	}
+}
+
 func TestCommonRecoversPanics(t *testing.T) {
 	h := Common(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
 	w := httptest.NewRecorder()
