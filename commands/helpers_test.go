@@ -69,7 +69,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 	}
 	w.codes = codes.New(db, w.clock, codes.Config{})
 	w.throttle = codes.NewThrottle(db, w.clock, codes.ThrottleConfig{})
-	w.senders = codes.NewSenderLimit(db, w.clock, 0, 0)
+	w.senders = codes.NewSenderLimit(db, w.clock, 0, 0, nil)
 	hasher, err := password.New(password.Params{Memory: 64, Time: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)

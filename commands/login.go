@@ -65,8 +65,11 @@ func NewLoginHandler(d Deps) Handler[Login, LoginResult] {
 // (400 password_required); a locked login (429 login_locked with
 // RetryAfter); an unknown login or a wrong password alike (401
 // invalid_credentials, counted by the throttle: the 5th within 15 minutes
-// locks the login for 15 minutes). Otherwise it issues a token carrying the
-// position of the account's last event.
+// locks the login for 15 minutes). The throttle counts the attempt before
+// the password is verified, so that concurrent guesses cannot all pass it
+// before the first failure is recorded; a right password forgets the
+// attempts. Otherwise it issues a token carrying the position of the
+// account's last event.
 func (h *loginHandler) Handle(ctx context.Context, cmd Login) (LoginResult, error) {
 	login, err := account.ParseLogin(cmd.Login)
 	if err != nil {
@@ -76,6 +79,7 @@ func (h *loginHandler) Handle(ctx context.Context, cmd Login) (LoginResult, erro
 		return LoginResult{}, fault.Invalidf("password", "password_required", "enter the password")
 	}
 	key := string(login.Kind()) + ":" + login.String()
+	// Counts this attempt (or refuses it while the login is locked).
 	if err := h.throttle.Check(ctx, key); err != nil {
 		return LoginResult{}, depErr("check login throttle", errThrottleDown, err)
 	}
@@ -103,11 +107,13 @@ func (h *loginHandler) Handle(ctx context.Context, cmd Login) (LoginResult, erro
 		}
 		return LoginResult{}, ErrInvalidCredentials
 	}
-	if err := acct.CheckCanLogIn(); err != nil {
-		return LoginResult{}, err
-	}
+	// The password is right: forget the attempts (this one included, which
+	// Check counted) before refusing an inactive account.
 	if err := h.throttle.Succeeded(ctx, key); err != nil {
 		return LoginResult{}, depErr("reset login throttle", errThrottleDown, err)
+	}
+	if err := acct.CheckCanLogIn(); err != nil {
+		return LoginResult{}, err
 	}
 	last := o.account[len(o.account)-1]
 	token, expiresAt, err := h.tokens.Issue(acct.ID(), last.Position, h.clock.Now())

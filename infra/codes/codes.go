@@ -38,9 +38,11 @@ type Config struct {
 	DailyLimit  int            // at most this many codes per destination and calendar day (10)
 	MaxAttempts int            // this many wrong codes burn the code (5)
 	Location    *time.Location // whose calendar day counts (Asia/Shanghai)
-	// Secret keys the HMAC that codes are stored under. Without one a
-	// built-in constant is used: a leak of Redis then exposes codes to a
-	// brute force of 10^6 guesses per code (they live five minutes).
+	// Secret keys the HMACs that codes and the destinations in key names
+	// are stored under. Without one a built-in constant is used, which
+	// production must not rely on: a leak of Redis then exposes codes to a
+	// brute force of 10^6 guesses per code (they live five minutes) and
+	// phone numbers to one of some 10^10 guesses per key.
 	Secret []byte
 }
 
@@ -85,9 +87,7 @@ func New(db *redisdb.DB, clk Clock, cfg Config) *Store {
 	if cfg.Location == nil {
 		cfg.Location = d.Location
 	}
-	if len(cfg.Secret) == 0 {
-		cfg.Secret = []byte("signet verification codes v1")
-	}
+	cfg.Secret = secretOrDefault(cfg.Secret)
 	return &Store{db: db, clock: clk, cfg: cfg}
 }
 
@@ -103,16 +103,35 @@ var (
 	ErrBurned     = fault.Invalidf("code", "code_attempts_exhausted", "too many wrong codes; request a new one")
 )
 
-func sha(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+// defaultSecret keys the HMACs when no secret is configured. It is public
+// (it is in the source), so it only keeps the formats uniform: production
+// must configure a secret of its own.
+const defaultSecret = "signet verification codes v1"
+
+func secretOrDefault(secret []byte) []byte {
+	if len(secret) == 0 {
+		return []byte(defaultSecret)
+	}
+	return secret
+}
+
+// keyHash is what a destination, login or client address is called in key
+// names: an HMAC under secret, not a plain hash, because phone numbers are
+// few enough (some 10^10) to be recovered from a plain SHA-256 in minutes.
+func keyHash(secret []byte, s string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("signet redis key\x00"))
+	m.Write([]byte(s))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (s *Store) codeKey(purpose, dest string) string {
-	return s.db.Key("code", purpose, sha(dest))
+	return s.db.Key("code", purpose, keyHash(s.cfg.Secret, dest))
 }
 
-func (s *Store) limitKey(dest string) string { return s.db.Key("codelimit", sha(dest)) }
+func (s *Store) limitKey(dest string) string {
+	return s.db.Key("codelimit", keyHash(s.cfg.Secret, dest))
+}
 
 func (s *Store) hash(purpose, dest, code string) string {
 	m := hmac.New(sha256.New, s.cfg.Secret)

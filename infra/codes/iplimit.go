@@ -2,8 +2,6 @@ package codes
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -21,23 +19,27 @@ type SenderLimit struct {
 	clock  Clock
 	max    int
 	window time.Duration
+	secret []byte
 }
 
-// DefaultSenderLimit: 20 codes an hour per client address.
+// DefaultSenderLimit: 60 codes an hour per client address.
 const (
-	DefaultSenderMax    = 20
+	DefaultSenderMax    = 60
 	DefaultSenderWindow = time.Hour
 )
 
-// NewSenderLimit allows max codes per window per sender; zero values take the defaults.
-func NewSenderLimit(db *redisdb.DB, clk Clock, max int, window time.Duration) *SenderLimit {
+// NewSenderLimit allows max codes per window per sender; zero values take
+// the defaults. secret keys the HMAC that senders are named by in keys;
+// without one a built-in constant is used, which production must not rely
+// on (pass the secret of the code store's Config).
+func NewSenderLimit(db *redisdb.DB, clk Clock, max int, window time.Duration, secret []byte) *SenderLimit {
 	if max <= 0 {
 		max = DefaultSenderMax
 	}
 	if window <= 0 {
 		window = DefaultSenderWindow
 	}
-	return &SenderLimit{db: db, clock: clk, max: max, window: window}
+	return &SenderLimit{db: db, clock: clk, max: max, window: window, secret: secretOrDefault(secret)}
 }
 
 // ErrSenderLimit refuses a code request from a client that asked for too many.
@@ -62,10 +64,8 @@ return -1
 // with RetryAfter) when sender already has max requests in the window.
 func (l *SenderLimit) Allow(ctx context.Context, sender string) error {
 	now := l.clock.Now()
-	var nonce [8]byte
-	rand.Read(nonce[:])
-	oldest, err := senderScript.Run(ctx, l.db, []string{l.db.Key("codesender", sha(sender))},
-		ms(now), ms(now.Add(-l.window)), l.max, ms(now)+":"+hex.EncodeToString(nonce[:]), ttlMargin(l.window),
+	oldest, err := senderScript.Run(ctx, l.db, []string{l.db.Key("codesender", keyHash(l.secret, sender))},
+		ms(now), ms(now.Add(-l.window)), l.max, member(now), ttlMargin(l.window),
 	).Int64()
 	if err != nil {
 		return fmt.Errorf("code sender limit: %w", err)

@@ -14,7 +14,7 @@ import (
 func TestSenderLimitSlidingWindow(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC))
-	l := codes.NewSenderLimit(redistest.New(t), clk, 3, time.Hour)
+	l := codes.NewSenderLimit(redistest.New(t), clk, 3, time.Hour, nil)
 	for i := range 3 {
 		if err := l.Allow(ctx, "10.1.2.3"); err != nil {
 			t.Fatalf("request %d: %v", i, err)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,9 +15,13 @@ import (
 
 // ThrottleConfig are the rules of the login throttle.
 type ThrottleConfig struct {
-	MaxFailures int           // this many wrong passwords (5) ...
+	MaxFailures int           // this many attempts without a success (5) ...
 	Window      time.Duration // ... within this window (15 min) ...
 	Lockout     time.Duration // ... lock the login for this long (15 min)
+	// Secret keys the HMAC that logins are named by in keys. Without one a
+	// built-in constant is used, which production must not rely on: the
+	// phone numbers in a leaked Redis could then be recovered by brute force.
+	Secret []byte
 }
 
 // DefaultThrottleConfig: 5 wrong passwords within 15 minutes lock a login
@@ -31,8 +33,15 @@ func DefaultThrottleConfig() ThrottleConfig {
 // ErrLocked refuses a login attempt while the login is locked.
 var ErrLocked = fault.New(fault.RateLimited, "login_locked", "too many wrong passwords for this login; try again later")
 
-// Throttle counts wrong passwords per login and locks a login that has too
-// many. Keys hold a hash of the login, never the login itself.
+// Throttle counts login attempts per login and locks a login that has too
+// many without a success. Keys hold an HMAC of the login, never the login
+// itself.
+//
+// An attempt is counted by Check, before the password is verified, so that
+// concurrent attempts cannot all pass before the first failure is recorded:
+// at most MaxFailures attempts are let through per window, however many
+// arrive at once. Failed keeps the attempt (and locks once MaxFailures are
+// recorded); Succeeded forgets the attempts.
 type Throttle struct {
 	db    *redisdb.DB
 	clock Clock
@@ -51,60 +60,89 @@ func NewThrottle(db *redisdb.DB, clk Clock, cfg ThrottleConfig) *Throttle {
 	if cfg.Lockout <= 0 {
 		cfg.Lockout = d.Lockout
 	}
+	cfg.Secret = secretOrDefault(cfg.Secret)
 	return &Throttle{db: db, clock: clk, cfg: cfg}
 }
 
-func (t *Throttle) keys(login string) (failures, lock string) {
-	h := sha(login)
+func (t *Throttle) keys(login string) (attempts, lock string) {
+	h := keyHash(t.cfg.Secret, login)
 	return t.db.Key("loginfail", h), t.db.Key("loginlock", h)
 }
 
-// Check refuses (ErrLocked with RetryAfter) while login is locked.
-func (t *Throttle) Check(ctx context.Context, login string) error {
-	_, lockKey := t.keys(login)
-	v, err := t.db.Get(ctx, lockKey).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("login throttle: check: %w", err)
-	}
-	until, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return fmt.Errorf("login throttle: lock value %q: %w", v, err)
-	}
-	if left := time.UnixMilli(until).Sub(t.clock.Now()); left > 0 {
-		return ErrLocked.Retry(left)
-	}
-	return nil
-}
-
-// failScript: KEYS[1] failures zset, KEYS[2] lock key. ARGV: now ms,
-// window start ms (failures at or before it no longer count), max
-// failures, lock-until ms, member, failures TTL ms, lock TTL ms.
-// Returns 1 when this failure locked the login, else 0.
-var failScript = redis.NewScript(`
+// checkScript: KEYS[1] attempts zset, KEYS[2] lock key. ARGV: now ms,
+// window start ms (attempts at or before it no longer count), max
+// attempts, lock-until ms, member, attempts TTL ms, lock TTL ms.
+// Returns 0 when the attempt is let through (and recorded), else the ms
+// until the lock ends.
+var checkScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local untilms = tonumber(redis.call('GET', KEYS[2]))
+if untilms and untilms > now then
+  return untilms - now
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
   redis.call('DEL', KEYS[1])
   redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[7])
-  return 1
+  return tonumber(ARGV[4]) - now
 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 0
 `)
 
-// Failed records a wrong password for login. It reports whether this
-// failure locked the login.
-func (t *Throttle) Failed(ctx context.Context, login string) (locked bool, err error) {
+// Check refuses (ErrLocked with RetryAfter) while login is locked, and
+// locks it when MaxFailures attempts without a success are already
+// recorded in the window. Otherwise it records this attempt, which counts
+// until Succeeded forgets it: call Check before verifying the password,
+// then Failed or Succeeded.
+func (t *Throttle) Check(ctx context.Context, login string) error {
 	now := t.clock.Now()
+	attemptsKey, lockKey := t.keys(login)
+	left, err := checkScript.Run(ctx, t.db, []string{attemptsKey, lockKey},
+		ms(now), ms(now.Add(-t.cfg.Window)), t.cfg.MaxFailures, ms(now.Add(t.cfg.Lockout)),
+		member(now), ttlMargin(t.cfg.Window), ttlMargin(t.cfg.Lockout),
+	).Int64()
+	if err != nil {
+		return fmt.Errorf("login throttle: check: %w", err)
+	}
+	if left > 0 {
+		return ErrLocked.Retry(time.Duration(left) * time.Millisecond)
+	}
+	return nil
+}
+
+// member is a unique zset member for an event at now.
+func member(now time.Time) string {
 	var nonce [8]byte
 	rand.Read(nonce[:])
-	failKey, lockKey := t.keys(login)
-	n, err := failScript.Run(ctx, t.db, []string{failKey, lockKey},
+	return ms(now) + ":" + hex.EncodeToString(nonce[:])
+}
+
+// failScript: KEYS[1] attempts zset, KEYS[2] lock key. ARGV: now ms,
+// window start ms, max attempts, lock-until ms, attempts TTL ms, lock TTL
+// ms. Returns 1 when this failure locked the login, else 0.
+var failScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[6])
+  return 1
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 0
+`)
+
+// Failed reports a wrong password for the attempt Check recorded: the
+// attempt keeps counting, and when MaxFailures are recorded in the window
+// the login is locked for Lockout. It reports whether this failure locked
+// the login.
+func (t *Throttle) Failed(ctx context.Context, login string) (locked bool, err error) {
+	now := t.clock.Now()
+	attemptsKey, lockKey := t.keys(login)
+	n, err := failScript.Run(ctx, t.db, []string{attemptsKey, lockKey},
 		ms(now), ms(now.Add(-t.cfg.Window)), t.cfg.MaxFailures, ms(now.Add(t.cfg.Lockout)),
-		ms(now)+":"+hex.EncodeToString(nonce[:]), ttlMargin(t.cfg.Window), ttlMargin(t.cfg.Lockout),
+		ttlMargin(t.cfg.Window), ttlMargin(t.cfg.Lockout),
 	).Int()
 	if err != nil {
 		return false, fmt.Errorf("login throttle: record failure: %w", err)
@@ -112,10 +150,10 @@ func (t *Throttle) Failed(ctx context.Context, login string) (locked bool, err e
 	return n == 1, nil
 }
 
-// Succeeded forgets the wrong passwords of login (a lock stays).
+// Succeeded forgets the recorded attempts of login (a lock stays).
 func (t *Throttle) Succeeded(ctx context.Context, login string) error {
-	failKey, _ := t.keys(login)
-	if err := t.db.Del(ctx, failKey).Err(); err != nil {
+	attemptsKey, _ := t.keys(login)
+	if err := t.db.Del(ctx, attemptsKey).Err(); err != nil {
 		return fmt.Errorf("login throttle: reset: %w", err)
 	}
 	return nil
