@@ -57,8 +57,10 @@ type PasswordHasher interface {
 	Verify(password, encoded string) (bool, error)
 }
 
-// LoginThrottle locks a login after too many wrong passwords. Check returns
-// a *fault.Error RateLimited while the login is locked.
+// LoginThrottle locks a login after too many wrong passwords. Check counts
+// the attempt before the password is checked (so parallel guesses count
+// too) and returns a *fault.Error RateLimited while the login is locked;
+// Succeeded forgets the attempts, Failed reports whether this one locked it.
 type LoginThrottle interface {
 	Check(ctx context.Context, login string) error
 	Failed(ctx context.Context, login string) (locked bool, err error)
@@ -136,13 +138,6 @@ func (d Deps) check() error {
 		}
 	}
 	return errors.Join(missing...)
-}
-
-func (d Deps) must() Deps {
-	if err := d.check(); err != nil {
-		panic(err)
-	}
-	return d.withDefaults()
 }
 
 // Commands are the write side's use cases, decorated with logging and metrics.

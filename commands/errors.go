@@ -24,7 +24,8 @@ var (
 //
 //	event.ErrConcurrency         -> 409 concurrent_change
 //	context cancelled / deadline -> unchanged
-//	event.ErrInvalid, ErrDuplicateEvent, ErrNotFound -> unchanged (a bug of ours: 500)
+//	event.ErrInvalid, ErrDuplicateEvent, ErrNotFound -> unchanged: a bug of
+//	                                ours, answered 500 (ErrNotFound: 404)
 //	anything else                -> 503 event_store_unavailable
 func storeErr(op string, err error) error {
 	switch {

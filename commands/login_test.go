@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -123,4 +124,39 @@ func TestLoginSuccessResetsFailures(t *testing.T) {
 	if _, err := w.cmds.Login.Handle(ctx, good); err != nil {
 		t.Fatalf("failures before a success still counted: %v", err)
 	}
+}
+
+// A burst of wrong passwords cannot all pass the throttle before the first
+// failure is recorded: at most five are tried, the rest are refused as
+// locked, and so is the right password afterwards.
+func TestLoginThrottleConcurrentGuesses(t *testing.T) {
+	w := newWorld(t)
+	register(t, w, "13812345678")
+	const n = 50
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = w.cmds.Login.Handle(ctx, commands.Login{Login: "13812345678", Password: "Wr0ngPass"})
+		}()
+	}
+	wg.Wait()
+	tried := 0
+	for _, err := range errs {
+		f, ok := fault.As(err)
+		switch {
+		case ok && f.Code == "invalid_credentials":
+			tried++
+		case ok && f.Code == "login_locked":
+		default:
+			t.Fatalf("error %v", err)
+		}
+	}
+	if tried > 5 {
+		t.Fatalf("%d of %d concurrent guesses were tried, want at most 5", tried, n)
+	}
+	_, err := w.cmds.Login.Handle(ctx, commands.Login{Login: "13812345678", Password: "Passw0rd"})
+	wantFault(t, err, fault.RateLimited, "login_locked", "")
 }

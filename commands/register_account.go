@@ -73,10 +73,12 @@ var (
 //
 //  1. every field is validated (login, name, company, invited_by, password
 //     policy, privacy consent, code format): 400 / 422;
-//  2. a login that already has an account (or whose registration is in
-//     progress) is refused before the code is touched: 409 login_taken;
-//  3. the code is checked and consumed: 400 invalid_code / code_expired /
+//  2. the code is checked and consumed: 400 invalid_code / code_expired /
 //     code_attempts_exhausted;
+//  3. a login that already has an account (or whose registration is in
+//     progress) is refused: 409 login_taken. This comes after the code so
+//     that only someone holding a code (rate limited per destination and
+//     per client) learns whether a login is registered;
 //  4. the password is hashed and the domain decides AccountRegistered;
 //  5. the login is reserved by appending LoginReserved to its reservation
 //     stream with "no stream" (a concurrent registration of the same login
@@ -98,7 +100,12 @@ func (h registerAccountHandler) Handle(ctx context.Context, cmd RegisterAccount)
 	}
 	accountID := h.ids.NewID()
 
-	// 2. Refuse a taken login before spending the code on it.
+	// 2.
+	if err := h.codes.Verify(ctx, PurposeRegister, app.Login.String(), cmd.Code); err != nil {
+		return RegisterAccountResult{}, depErr("verify code", errCodesUnavailable, err)
+	}
+
+	// 3.
 	o, err := findOwner(ctx, h.events, app.Login)
 	if err != nil {
 		return RegisterAccountResult{}, err
@@ -107,11 +114,6 @@ func (h registerAccountHandler) Handle(ctx context.Context, cmd RegisterAccount)
 		if _, err := o.reservation.Reclaim(accountID, o.taken(), now); err != nil {
 			return RegisterAccountResult{}, err
 		}
-	}
-
-	// 3.
-	if err := h.codes.Verify(ctx, PurposeRegister, app.Login.String(), cmd.Code); err != nil {
-		return RegisterAccountResult{}, depErr("verify code", errCodesUnavailable, err)
 	}
 
 	// 4.

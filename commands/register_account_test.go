@@ -338,22 +338,22 @@ func TestReclaimAbandonedReservation(t *testing.T) {
 	var abandoned account.LoginReserved
 	json.Unmarshal(resv[0].Data, &abandoned)
 
-	// The login has no account, so a code may be requested again (a minute
-	// after the last one)...
-	w.clock.Set(t0.Add(time.Minute))
+	// The login has no account, so a code may be requested again; but
+	// just before ReclaimAfter a registration may still be in progress:
+	// taken (the code is spent: only a code holder learns that).
+	w.clock.Set(reservedAt.Add(account.ReclaimAfter - 2*time.Second))
 	code = w.requestCode(t, "13812345678")
-
-	// ...but 59 s after the reservation, a registration may still be in
-	// progress: taken, and the code is not spent.
-	w.clock.Set(reservedAt.Add(59 * time.Second))
+	w.clock.Set(reservedAt.Add(account.ReclaimAfter - time.Second))
 	_, err = w.cmds.RegisterAccount.Handle(ctx, registration("13812345678", code))
 	wantFault(t, err, fault.Conflict, "login_taken", "login")
 	if w.head(t) != 1 {
 		t.Fatal("appended while reservation fresh")
 	}
 
-	// A minute after the reservation it is reclaimed.
-	w.clock.Set(reservedAt.Add(time.Minute))
+	// ReclaimAfter after the reservation it is reclaimed (with a new code,
+	// a minute after the last one).
+	w.clock.Set(reservedAt.Add(account.ReclaimAfter + time.Minute))
+	code = w.requestCode(t, "13812345678")
 	res, err := w.cmds.RegisterAccount.Handle(ctx, registration("13812345678", code))
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +398,7 @@ func TestConcurrentReclaims(t *testing.T) {
 		t.Fatal("crash did not fail")
 	}
 	cs.crash.Store(false)
-	w.clock.Advance(2 * time.Minute)
+	w.clock.Advance(account.ReclaimAfter + time.Minute)
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {
@@ -422,21 +422,21 @@ func TestConcurrentReclaims(t *testing.T) {
 	}
 }
 
-// slowHasher takes 45 s of clock time.
+// slowHasher takes most of ReclaimAfter in clock time.
 type slowHasher struct {
 	commands.PasswordHasher
 	w *world
 }
 
 func (s slowHasher) Hash(pw string) (string, error) {
-	s.w.clock.Advance(45 * time.Second)
+	s.w.clock.Advance(account.ReclaimAfter * 3 / 4)
 	return s.PasswordHasher.Hash(pw)
 }
 
 func TestRegisterTooSlowGivesUp(t *testing.T) {
 	w := newWorld(t)
 	var hasher commands.PasswordHasher
-	// rebuild RegisterAccount with a hasher that takes 45 s of clock time
+	// rebuild RegisterAccount with a hasher slower than half of ReclaimAfter
 	d := commands.Deps{Events: w.store, Codes: w.codes, Clock: w.clock, Logger: slog.New(slog.DiscardHandler)}
 	hasher = slowHasher{PasswordHasher: mustHasher(t), w: w}
 	d.Hasher = hasher

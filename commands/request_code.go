@@ -68,15 +68,17 @@ func (h requestCodeHandler) Handle(ctx context.Context, cmd RequestCode) (Reques
 	if err != nil {
 		return RequestCodeResult{}, onField(err, "to")
 	}
+	// Counted before saying whether the login is taken, so that probing
+	// which numbers are registered is rate limited too.
+	if err := h.senders.Allow(ctx, cmd.ClientIP); err != nil {
+		return RequestCodeResult{}, depErr("limit code sender", errCodesUnavailable, err)
+	}
 	o, err := findOwner(ctx, h.events, login)
 	if err != nil {
 		return RequestCodeResult{}, err
 	}
 	if o.taken() {
 		return RequestCodeResult{}, account.ErrLoginTaken.OnField("to")
-	}
-	if err := h.senders.Allow(ctx, cmd.ClientIP); err != nil {
-		return RequestCodeResult{}, depErr("limit code sender", errCodesUnavailable, err)
 	}
 	code, expiresAt, resendAfter, err := h.codes.Issue(ctx, cmd.Purpose, login.String())
 	if err != nil {

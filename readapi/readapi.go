@@ -6,6 +6,7 @@ package readapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,7 +36,10 @@ type Waiter interface {
 type Deps struct {
 	Profiles Profiles
 	Waiter   Waiter
-	Verify   web.VerifyFunc
+	// Head is the event log's last position: a Signet-Wait-For beyond it
+	// names a write that never happened and is refused at once.
+	Head   func(ctx context.Context) (uint64, error)
+	Verify web.VerifyFunc
 	// WaitBound caps how long a read waits for projections (default 5 s).
 	WaitBound time.Duration
 }
@@ -61,6 +65,13 @@ func (a *api) catchUp(r *http.Request, projections ...string) error {
 		if err != nil {
 			return fault.Invalidf(WaitForHeader, "invalid_wait_for", "Header %s must be a global position (a non-negative integer) as returned in Signet-Position.", WaitForHeader)
 		}
+		head, err := a.Head(r.Context())
+		if err != nil {
+			return unavailable(err)
+		}
+		if p > head {
+			return fault.Invalidf(WaitForHeader, "unknown_position", "Position %d has not been written (the log ends at %d); send a position from a Signet-Position header.", p, head)
+		}
 		pos = p
 	}
 	if p, ok := web.Caller(r.Context()); ok && p.Position > pos {
@@ -73,7 +84,7 @@ func (a *api) catchUp(r *http.Request, projections ...string) error {
 	defer cancel()
 	ok, err := a.Waiter.WaitFor(ctx, pos, projections...)
 	if err != nil && ctx.Err() == nil {
-		return err
+		return unavailable(err)
 	}
 	if !ok {
 		return fault.New(fault.Unavailable, "projection_lag",
@@ -90,9 +101,20 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 	p, _ := web.Caller(r.Context())
 	profile, err := a.Profiles.Profile(r.Context(), p.AccountID)
 	if err != nil {
-		web.WriteError(w, r, err)
+		web.WriteError(w, r, unavailable(err))
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	web.WriteJSON(w, http.StatusOK, profile)
 }
+
+// unavailable passes refusals through and turns read-model failures into a
+// 503 that keeps the cause for the log.
+func unavailable(err error) error {
+	if _, ok := fault.As(err); ok {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errReadModel, err)
+}
+
+var errReadModel = fault.New(fault.Unavailable, "read_model_unavailable", "The read models cannot be reached right now; try again shortly.").Retry(time.Second)

@@ -152,9 +152,9 @@ func (a *app) buildCommands(key []byte) error {
 		Events:               a.store,
 		Notifier:             a.outbox,
 		Codes:                codes.New(a.redis, a.clock, codeCfg),
-		Senders:              codes.NewSenderLimit(a.redis, a.clock, a.cfg.CodesPerHour, time.Hour),
+		Senders:              codes.NewSenderLimit(a.redis, a.clock, a.cfg.CodesPerHour, time.Hour, codeCfg.Secret),
 		Hasher:               hasher,
-		Throttle:             codes.NewThrottle(a.redis, a.clock, codes.DefaultThrottleConfig()),
+		Throttle:             codes.NewThrottle(a.redis, a.clock, codes.ThrottleConfig{Secret: codeCfg.Secret}),
 		Tokens:               a.tokens,
 		Clock:                a.clock,
 		Logger:               a.log,
@@ -193,6 +193,7 @@ func (a *app) routes(r *mux.Router) {
 		readapi.Register(r, readapi.Deps{
 			Profiles:  accounts.Reader{DB: a.redis},
 			Waiter:    a.runner,
+			Head:      a.store.Head,
 			Verify:    a.verify,
 			WaitBound: a.cfg.ReadWait,
 		})

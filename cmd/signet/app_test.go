@@ -271,7 +271,10 @@ func TestRefusalsLeaveNoTrace(t *testing.T) {
 		{"no privacy consent", func() any {
 			return with(login, freshCode(login), func(m map[string]any) { m["accept_privacy_policy"] = false })
 		}, "", 0, "privacy_policy_required"},
-		{"duplicate login", func() any { return with("13900139000", "123456", func(map[string]any) {}) }, "", 409, "login_taken"},
+		// A registered login cannot get a code (409 at the code request,
+		// below), so registering it again fails on the code and says
+		// nothing about the login.
+		{"duplicate login", func() any { return with("13900139000", "123456", func(map[string]any) {}) }, "", 400, "code_expired"},
 		{"bad login", func() any { return with("12345", "123456", func(map[string]any) {}) }, "", 400, "invalid_login"},
 		{"no name", func() any { return with(login, "123456", func(m map[string]any) { m["name"] = "" }) }, "", 400, ""},
 	}
@@ -294,6 +297,9 @@ func TestRefusalsLeaveNoTrace(t *testing.T) {
 				t.Fatalf("a refused registration appended events: head %d -> %d", before, after)
 			}
 		})
+	}
+	if r := e.c.must(http.MethodPost, "/api/v1/verification-codes", map[string]string{"to": "139 0013 9000", "purpose": "register"}); r.Status != http.StatusConflict || r.errorCode() != "login_taken" {
+		t.Fatalf("code for a registered login: %d %s", r.Status, r.Body)
 	}
 	// The login refused above still registers cleanly afterwards.
 	code := freshCode(login)
@@ -378,8 +384,8 @@ func TestReadYourWritesHeader(t *testing.T) {
 	if r := e.c.must(http.MethodGet, "/api/v1/me", nil, "Authorization", auth, "Signet-Wait-For", res.Header.Get("Signet-Position")); r.Status != 200 {
 		t.Fatalf("wait for own position: %d %s", r.Status, r.Body)
 	}
-	if r := e.c.must(http.MethodGet, "/api/v1/me", nil, "Authorization", auth, "Signet-Wait-For", "99999999"); r.Status != 503 || r.errorCode() != "projection_lag" {
-		t.Fatalf("wait for a future position: %d %s", r.Status, r.Body)
+	if r := e.c.must(http.MethodGet, "/api/v1/me", nil, "Authorization", auth, "Signet-Wait-For", "99999999"); r.Status != 400 || r.errorCode() != "unknown_position" {
+		t.Fatalf("wait for a position never written: %d %s", r.Status, r.Body)
 	}
 	if r := e.c.must(http.MethodGet, "/api/v1/me", nil, "Authorization", auth, "Signet-Wait-For", "soon"); r.Status != 400 {
 		t.Fatalf("bad Signet-Wait-For: %d %s", r.Status, r.Body)
@@ -565,5 +571,26 @@ func TestStoredHistoryVerifiesWhateverTheClientSends(t *testing.T) {
 		if ev.Stream == "account-"+reg.ID && (ev.Meta.CorrelationID == "" || strings.Contains(ev.Meta.CorrelationID, "req-")) {
 			t.Fatalf("correlation ID %q: want a generated one", ev.Meta.CorrelationID)
 		}
+	}
+}
+
+// With no projector running, a read that must reflect the caller's own
+// write waits (bounded) and then says the read models lag.
+func TestReadWaitsThenReportsLag(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ReadWait = 200 * time.Millisecond
+	shareRedis(t, &cfg)
+	w := start(t, cfg, roles{write: true}, nil)
+	rd := start(t, cfg, roles{read: true}, nil)
+	if res, err := w.c.register("lag@example.com", goodPassword); err != nil || res.Status != http.StatusCreated {
+		t.Fatalf("register: %v %d %s", err, res.Status, res.Body)
+	}
+	token, _ := w.c.login("lag@example.com", goodPassword)
+	r := rd.c.must(http.MethodGet, "/api/v1/me", nil, "Authorization", "Bearer "+token)
+	if r.Status != http.StatusServiceUnavailable || r.errorCode() != "projection_lag" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("/me with no projector: %d %s", r.Status, r.Body)
+	}
+	if r := rd.c.must(http.MethodGet, "/readyz", nil); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with projections behind: %d %s", r.Status, r.Body)
 	}
 }

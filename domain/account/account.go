@@ -58,7 +58,7 @@ func (a *Account) Apply(e Event) error {
 		}
 		login, err := LoginOf(e.LoginKind, e.Login)
 		if err != nil {
-			return fmt.Errorf("%w: AccountRegistered with login %q of kind %q", event.ErrInvalid, e.Login, e.LoginKind)
+			return fmt.Errorf("%w: AccountRegistered of %s with a login that is not a normalised %s", event.ErrInvalid, e.AccountID, e.LoginKind)
 		}
 		a.id = e.AccountID
 		a.login = login

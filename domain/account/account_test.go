@@ -141,7 +141,7 @@ func TestReservation(t *testing.T) {
 	reserved := LoginReserved{LoginKind: Email, LoginHash: login.Hash(), AccountID: accountID, ReservedAt: t0.Truncate(time.Microsecond)}
 	thirdID := "3c8d9e0f-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
 	reclaimed := LoginReservationReclaimed{LoginKind: Email, LoginHash: login.Hash(), PreviousAccountID: accountID,
-		AccountID: otherID, ReclaimedAt: t0.Add(time.Minute).Truncate(time.Microsecond)}
+		AccountID: otherID, ReclaimedAt: t0.Add(ReclaimAfter).Truncate(time.Microsecond)}
 	type decide func(r *Reservation) ([]Event, error)
 	reserve := func(id string, at time.Time) decide {
 		return func(r *Reservation) ([]Event, error) { return r.Reserve(login, id, at) }
@@ -159,12 +159,12 @@ func TestReservation(t *testing.T) {
 		{"reserve free login", nil, reserve(accountID, t0), []Event{reserved}, ""},
 		{"reserve taken login", []Event{reserved}, reserve(otherID, t0), nil, "login_taken"},
 		{"reclaim when account exists", []Event{reserved}, reclaim(otherID, true, t0.Add(time.Hour)), nil, "login_taken"},
-		{"reclaim too early", []Event{reserved}, reclaim(otherID, false, t0.Add(59*time.Second)), nil, "login_taken"},
-		{"reclaim after a minute", []Event{reserved}, reclaim(otherID, false, t0.Add(time.Minute)), []Event{reclaimed}, ""},
+		{"reclaim too early", []Event{reserved}, reclaim(otherID, false, t0.Add(ReclaimAfter-time.Second)), nil, "login_taken"},
+		{"reclaim after ReclaimAfter", []Event{reserved}, reclaim(otherID, false, t0.Add(ReclaimAfter)), []Event{reclaimed}, ""},
 		{"reclaim a reclaim too early", []Event{reserved, reclaimed}, reclaim(thirdID, false, t0.Add(90*time.Second)), nil, "login_taken"},
-		{"reclaim a reclaim", []Event{reserved, reclaimed}, reclaim(thirdID, false, t0.Add(2*time.Minute)), []Event{LoginReservationReclaimed{
+		{"reclaim a reclaim", []Event{reserved, reclaimed}, reclaim(thirdID, false, t0.Add(2*ReclaimAfter)), []Event{LoginReservationReclaimed{
 			LoginKind: Email, LoginHash: login.Hash(), PreviousAccountID: otherID, AccountID: thirdID,
-			ReclaimedAt: t0.Add(2 * time.Minute).Truncate(time.Microsecond)}}, ""},
+			ReclaimedAt: t0.Add(2 * ReclaimAfter).Truncate(time.Microsecond)}}, ""},
 		{"reclaim nothing", nil, reclaim(otherID, false, t0), nil, "error"},
 		{"reclaim by holder", []Event{reserved}, reclaim(accountID, false, t0.Add(time.Hour)), nil, "error"},
 	} {

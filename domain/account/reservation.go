@@ -11,8 +11,9 @@ import (
 
 // ReclaimAfter is how old a reservation whose account stream does not exist
 // must be before another registration may take it over: long enough that
-// the registration that made it has certainly given up.
-const ReclaimAfter = time.Minute
+// the registration that made it has certainly given up (a registration
+// gives up at half this age, and HTTP requests time out long before).
+const ReclaimAfter = 10 * time.Minute
 
 // ErrLoginTaken: the login belongs to another account (or a registration of
 // it is in progress).
@@ -113,6 +114,3 @@ func (r *Reservation) Reserved() bool { return r.version > 0 }
 
 // Holder is the account ID the login is reserved for ("" when none).
 func (r *Reservation) Holder() string { return r.holder }
-
-// Since is when the current holder got the reservation.
-func (r *Reservation) Since() time.Time { return r.since }

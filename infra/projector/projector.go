@@ -119,7 +119,6 @@ type Runner struct {
 	mu      sync.Mutex
 	started bool
 	router  *message.Router
-	sub     *Subscriber
 	done    chan struct{}
 	cancel  context.CancelFunc
 	runErr  error

@@ -60,7 +60,7 @@ func Status(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, event.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -83,6 +83,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		case http.StatusNotFound:
 			body = ErrorDetail{Code: "not_found", Message: "Nothing was found here."}
 		case http.StatusServiceUnavailable:
+			// A client that went away (Canceled) is no failure of ours.
 			body = ErrorDetail{Code: "unavailable", Message: "A dependency did not answer in time; try again."}
 		default:
 			slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
