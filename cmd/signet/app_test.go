@@ -85,14 +85,22 @@ func start(t *testing.T, cfg config, r roles, clk clock.Clock) *testEnv {
 	return e
 }
 
-// stop shuts the app down and removes its keys from a shared Redis.
+// stop shuts the app down, then removes its keys from a shared Redis (after:
+// a live projector could otherwise write again behind the cleanup).
 func (e *testEnv) stop() {
-	if e.app != nil && !e.app.redis.Embedded() {
-		if err := e.app.redis.DeletePrefix(context.Background(), ""); err != nil {
-			e.t.Errorf("clean redis: %v", err)
-		}
-	}
 	e.shutdown()
+	if e.cfg.RedisURL == "" {
+		return
+	}
+	db, err := redisdb.Open(context.Background(), e.cfg.RedisURL, e.cfg.RedisPrefix)
+	if err != nil {
+		e.t.Errorf("clean redis: %v", err)
+		return
+	}
+	defer db.Close()
+	if err := db.DeletePrefix(context.Background(), ""); err != nil {
+		e.t.Errorf("clean redis: %v", err)
+	}
 }
 
 // shutdown stops the app like a process exiting: a shared Redis keeps its keys.
