@@ -23,7 +23,8 @@ func TestLogin(t *testing.T) {
 	w := newWorld(t)
 	first := register(t, w, "13812345678")
 	second := register(t, w, "a@example.com")
-	if w.head(t) != 4 || first.Position != 2 || second.Position != 4 {
+	// each registration appends LoginReserved, AccountRegistered and PersonalQuotaGranted
+	if w.head(t) != 6 || first.Position != 3 || second.Position != 6 {
 		t.Fatalf("positions %d %d head %d", first.Position, second.Position, w.head(t))
 	}
 

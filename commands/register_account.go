@@ -35,7 +35,8 @@ func (c RegisterAccount) LogValue() slog.Value {
 }
 
 // RegisterAccountResult names the new account; Position is the global
-// position of its AccountRegistered event (the last event appended).
+// position of the last event appended to it (its PersonalQuotaGranted,
+// which follows AccountRegistered in the same append).
 type RegisterAccountResult struct {
 	AccountID   string
 	MaskedLogin string
@@ -85,7 +86,8 @@ var (
 //     gets 409 login_taken); a reservation left by a registration that died
 //     before step 6 and is older than account.ReclaimAfter is reclaimed
 //     with LoginReservationReclaimed at the stream's exact version;
-//  6. AccountRegistered is appended to "account-<uuid>" with "no stream".
+//  6. AccountRegistered and the registration quota (PersonalQuotaGranted)
+//     are appended together to "account-<uuid>" with "no stream".
 func (h registerAccountHandler) Handle(ctx context.Context, cmd RegisterAccount) (RegisterAccountResult, error) {
 	now := h.clock.Now()
 	app, err := account.Form{

@@ -34,7 +34,7 @@ func TestRegisterHappyPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := uuid.Parse(res.AccountID); err != nil || res.MaskedLogin != "138****5678" || res.Position != w.head(t) || res.Position != 2 {
+	if _, err := uuid.Parse(res.AccountID); err != nil || res.MaskedLogin != "138****5678" || res.Position != w.head(t) || res.Position != 3 {
 		t.Fatalf("result %+v (head %d)", res, w.head(t))
 	}
 
@@ -50,8 +50,12 @@ func TestRegisterHappyPath(t *testing.T) {
 	}
 
 	acct, err := w.store.ReadStream(ctx, "account-"+res.AccountID, 1, event.Forwards, 0)
-	if err != nil || len(acct) != 1 || acct[0].Type != "AccountRegistered" || acct[0].Position != res.Position {
+	if err != nil || len(acct) != 2 || acct[0].Type != "AccountRegistered" || acct[1].Type != "PersonalQuotaGranted" || acct[1].Position != res.Position {
 		t.Fatalf("account stream %+v %v", acct, err)
+	}
+	var quota account.ContractQuotaGranted
+	if err := json.Unmarshal(acct[1].Data, &quota); err != nil || quota != (account.ContractQuotaGranted{Kind: "personal", Amount: 5, Reason: "registration", GrantedAt: t0}) {
+		t.Errorf("PersonalQuotaGranted %s %v", acct[1].Data, err)
 	}
 	var reg account.AccountRegistered
 	if err := json.Unmarshal(acct[0].Data, &reg); err != nil {
@@ -66,7 +70,7 @@ func TestRegisterHappyPath(t *testing.T) {
 	if strings.Contains(string(acct[0].Data), "Passw0rd") {
 		t.Error("password stored in clear")
 	}
-	for _, e := range []event.Envelope{resv[0], acct[0]} {
+	for _, e := range []event.Envelope{resv[0], acct[0], acct[1]} {
 		m := e.Meta
 		if m.Actor != res.AccountID || m.ClientIP != "10.0.0.1" || m.CorrelationID != "corr-1" || !m.OccurredAt.Equal(t0) {
 			t.Errorf("metadata of %s: %+v", e.Type, m)
@@ -280,7 +284,7 @@ func TestConcurrentRegistrationsOfOneLogin(t *testing.T) {
 				t.Fatalf("%d registrations won", wins.Load())
 			}
 			winner := <-ids
-			// exactly one reservation event and one account in the whole log
+			// exactly one reservation event and one account (with its quota) in the whole log
 			all, err := w.store.ReadAll(ctx, 0, 1000)
 			if err != nil {
 				t.Fatal(err)
@@ -292,7 +296,7 @@ func TestConcurrentRegistrationsOfOneLogin(t *testing.T) {
 					t.Errorf("second account %s", e.Stream)
 				}
 			}
-			if strings.Join(types, ",") != "LoginReserved,AccountRegistered" {
+			if strings.Join(types, ",") != "LoginReserved,AccountRegistered,PersonalQuotaGranted" {
 				t.Fatalf("log %v", types)
 			}
 		})

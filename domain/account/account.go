@@ -41,6 +41,18 @@ type Account struct {
 	privacyPolicy PrivacyConsent
 	phoneFollowup bool
 	registeredAt  time.Time
+
+	quota    int
+	idCards  map[Side]PersonalIDCardUploaded
+	carrier  *PersonalCarrierCheckPassed // code sent, waiting for it
+	faces    map[string]*faceSession     // by session ID
+	verified *PersonVerified
+	roles    map[string]bool
+}
+
+type faceSession struct {
+	started PersonalFaceScanStarted
+	done    bool
 }
 
 // ErrAlreadyRegistered: Register on an account that already exists.
@@ -51,6 +63,9 @@ var ErrNotActive = fault.New(fault.Forbidden, "account_not_active", "this accoun
 
 // Apply mutates the account by one event and advances its version.
 func (a *Account) Apply(e Event) error {
+	if _, opens := e.(AccountRegistered); !opens && a.version == 0 {
+		return fmt.Errorf("%w: %s before AccountRegistered", event.ErrInvalid, e.EventType())
+	}
 	switch e := e.(type) {
 	case AccountRegistered:
 		if a.version != 0 {
@@ -70,6 +85,37 @@ func (a *Account) Apply(e Event) error {
 		a.phoneFollowup = e.PhoneFollowup.Accepted
 		a.registeredAt = e.RegisteredAt
 		a.status = StatusActive
+		a.idCards = map[Side]PersonalIDCardUploaded{}
+		a.faces = map[string]*faceSession{}
+		a.roles = map[string]bool{}
+	case ContractQuotaGranted:
+		a.quota += e.Amount
+	case PersonalIDCardUploaded:
+		a.idCards[e.Side] = e
+	case PersonalCarrierCheckPassed:
+		a.carrier = &e
+	case PersonalCheckFailed:
+		if e.Step == "code" && e.AttemptsLeft != nil && *e.AttemptsLeft == 0 {
+			a.carrier = nil // the code is burnt: check the phone again
+		}
+		if s := a.faces[e.SessionID]; s != nil {
+			s.done = true
+		}
+	case PersonalFaceScanStarted:
+		a.faces[e.SessionID] = &faceSession{started: e}
+	case PersonalFaceVerified:
+		s := a.faces[e.SessionID]
+		if s == nil {
+			return fmt.Errorf("%w: PersonalFaceVerified of unknown session %q", event.ErrInvalid, e.SessionID)
+		}
+		s.done = true
+	case PersonVerified:
+		a.verified = &e
+		a.carrier = nil
+	case PlatformRoleGranted:
+		a.roles[e.Role] = true
+	case PlatformRoleRevoked:
+		delete(a.roles, e.Role)
 	default:
 		return fmt.Errorf("%w: %s is not an account event", event.ErrInvalid, e.EventType())
 	}
@@ -103,7 +149,8 @@ type Registration struct {
 }
 
 // Register decides the registration of a new account: the application must
-// be valid (Form.Validate makes one) with the privacy policy accepted.
+// be valid (Form.Validate makes one) with the privacy policy accepted. The
+// account opens with RegistrationQuota free personal contracts.
 func (a *Account) Register(app Application, r Registration, now time.Time) ([]Event, error) {
 	if a.version != 0 {
 		return nil, ErrAlreadyRegistered
@@ -124,6 +171,7 @@ func (a *Account) Register(app Application, r Registration, now time.Time) ([]Ev
 	if now.IsZero() {
 		return nil, errors.New("register: no time")
 	}
+	at := timestamp(now)
 	return []Event{AccountRegistered{
 		AccountID:     r.AccountID,
 		LoginKind:     app.Login.Kind(),
@@ -134,8 +182,8 @@ func (a *Account) Register(app Application, r Registration, now time.Time) ([]Ev
 		PasswordHash:  r.PasswordHash,
 		PrivacyPolicy: PrivacyConsent{Accepted: true, Version: r.PrivacyPolicyVersion},
 		PhoneFollowup: FollowupConsent{Accepted: app.AcceptPhoneFollowup},
-		RegisteredAt:  timestamp(now),
-	}}, nil
+		RegisteredAt:  at,
+	}, ContractQuotaGranted{Kind: QuotaPersonal, Amount: RegistrationQuota, Reason: ReasonRegistration, GrantedAt: at}}, nil
 }
 
 // CheckCanLogIn refuses accounts that may not log in.
@@ -158,3 +206,63 @@ func (a *Account) Status() Status                { return a.status }
 func (a *Account) PrivacyPolicy() PrivacyConsent { return a.privacyPolicy }
 func (a *Account) PhoneFollowup() bool           { return a.phoneFollowup }
 func (a *Account) RegisteredAt() time.Time       { return a.registeredAt }
+
+// Quota is the number of free personal contracts granted so far.
+func (a *Account) Quota() int { return a.quota }
+
+// Verified reports whether the holder's real name is verified.
+func (a *Account) Verified() bool { return a.verified != nil }
+
+// Verification is the PersonVerified event, or nil.
+func (a *Account) Verification() *PersonVerified { return a.verified }
+
+// VerifiedName is the verified real name ("" until verified).
+func (a *Account) VerifiedName() string {
+	if a.verified == nil {
+		return ""
+	}
+	return a.verified.Name
+}
+
+// VerifiedIDNumber is the verified ID number ("" until verified).
+func (a *Account) VerifiedIDNumber() string {
+	if a.verified == nil {
+		return ""
+	}
+	return a.verified.IDNumber
+}
+
+// IDCard returns the latest upload of one side of the holder's ID card.
+func (a *Account) IDCard(s Side) (PersonalIDCardUploaded, bool) {
+	c, ok := a.idCards[s]
+	return c, ok
+}
+
+// PendingCarrier is the passed carrier check whose code is awaited, or nil.
+func (a *Account) PendingCarrier() *PersonalCarrierCheckPassed { return a.carrier }
+
+// FaceSession returns a started face scan by its session ID, whether it
+// has a result, and whether it exists.
+func (a *Account) FaceSession(id string) (PersonalFaceScanStarted, bool, bool) {
+	s := a.faces[id]
+	if s == nil {
+		return PersonalFaceScanStarted{}, false, false
+	}
+	return s.started, s.done, true
+}
+
+// FaceAttemptsOn counts this account's face scans started on now's
+// calendar day in Shanghai.
+func (a *Account) FaceAttemptsOn(now time.Time) int {
+	day := NextDay(now)
+	n := 0
+	for _, s := range a.faces {
+		if at := s.started.StartedAt; !at.Before(day.AddDate(0, 0, -1)) && at.Before(day) {
+			n++
+		}
+	}
+	return n
+}
+
+// HasPlatformRole reports whether the account holds the platform role.
+func (a *Account) HasPlatformRole(r string) bool { return a.roles[r] }

@@ -33,6 +33,10 @@ func registered() AccountRegistered {
 	}
 }
 
+func registrationQuota() ContractQuotaGranted {
+	return ContractQuotaGranted{Kind: "personal", Amount: 5, Reason: "registration", GrantedAt: t0.Truncate(time.Microsecond)}
+}
+
 func TestAccountRegister(t *testing.T) {
 	app := Application{Login: mustLogin("13812345678"), Name: "张三", Company: NoCompany, AcceptPrivacyPolicy: true}
 	reg := Registration{AccountID: accountID, PasswordHash: "$argon2id$hash", PrivacyPolicyVersion: "2026-01"}
@@ -44,19 +48,19 @@ func TestAccountRegister(t *testing.T) {
 		want  []Event
 		err   string // fault code, or "error" for a plain error
 	}{
-		{name: "new account", want: []Event{registered()}},
+		{name: "new account", want: []Event{registered(), registrationQuota()}},
 		{name: "with inviter and follow-up", app: func(a Application) Application {
 			a.InvitedBy, a.AcceptPhoneFollowup = "某某公司", true
 			return a
 		}, want: func() []Event {
 			e := registered()
 			e.InvitedBy, e.PhoneFollowup.Accepted = "某某公司", true
-			return []Event{e}
+			return []Event{e, registrationQuota()}
 		}()},
 		{name: "unnormalised fields are normalised", app: func(a Application) Application {
 			a.Name = " 张三 "
 			return a
-		}, want: []Event{registered()}},
+		}, want: []Event{registered(), registrationQuota()}},
 		{name: "already registered", given: []Event{registered()}, err: "already_registered"},
 		{name: "no consent", app: func(a Application) Application { a.AcceptPrivacyPolicy = false; return a }, err: "privacy_policy_required"},
 		{name: "no login", app: func(a Application) Application { a.Login = Login{}; return a }, err: "invalid_login"},
@@ -106,7 +110,7 @@ func TestAccountRegister(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if a.ID() != accountID || a.Version() != 1 || a.Status() != StatusActive || a.PasswordHash() != "$argon2id$hash" ||
+				if a.ID() != accountID || a.Version() != 2 || a.Quota() != RegistrationQuota || a.Verified() || a.Status() != StatusActive || a.PasswordHash() != "$argon2id$hash" ||
 					a.Login() != app.Login || a.CheckCanLogIn() != nil {
 					t.Fatalf("state after apply: %+v", a)
 				}

@@ -20,6 +20,19 @@ const (
 	TypeAccountRegistered         = "AccountRegistered"
 	TypeLoginReserved             = "LoginReserved"
 	TypeLoginReservationReclaimed = "LoginReservationReclaimed"
+
+	// Account stream "account-<id>": quotas, personal real-name
+	// verification and platform roles. Names differ from the enterprise
+	// package's (projections switch on type names alone).
+	TypePersonalQuotaGranted       = "PersonalQuotaGranted"
+	TypePersonalIDCardUploaded     = "PersonalIDCardUploaded"
+	TypePersonalCarrierCheckPassed = "PersonalCarrierCheckPassed"
+	TypePersonalCheckFailed        = "PersonalCheckFailed"
+	TypePersonalFaceScanStarted    = "PersonalFaceScanStarted"
+	TypePersonalFaceVerified       = "PersonalFaceVerified"
+	TypePersonVerified             = "PersonVerified"
+	TypePlatformRoleGranted        = "PlatformRoleGranted"
+	TypePlatformRoleRevoked        = "PlatformRoleRevoked"
 )
 
 // PrivacyConsent records the privacy policy box and the version of the
@@ -68,9 +81,116 @@ type LoginReservationReclaimed struct {
 	ReclaimedAt       time.Time `json:"reclaimed_at"`
 }
 
-func (AccountRegistered) EventType() string         { return TypeAccountRegistered }
-func (LoginReserved) EventType() string             { return TypeLoginReserved }
-func (LoginReservationReclaimed) EventType() string { return TypeLoginReservationReclaimed }
+// ContractQuotaGranted: free personal contracts were granted to the
+// account ("您已获得5份对私合同", "实名认证个人再得5份免费合同").
+type ContractQuotaGranted struct {
+	Kind      string    `json:"kind"` // "personal"
+	Amount    int       `json:"amount"`
+	Reason    string    `json:"reason"` // "registration", "personal_verified"
+	GrantedAt time.Time `json:"granted_at"`
+}
+
+// File is a stored upload: its content lives in the blob store under its
+// SHA-256; events carry only this reference.
+type File struct {
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"media_type"`
+}
+
+// IDCardFields are an ID card side's fields as recognised by OCR.
+type IDCardFields struct {
+	Name       string `json:"name,omitempty"`
+	IDNumber   string `json:"id_number,omitempty"`
+	Authority  string `json:"authority,omitempty"`
+	ValidFrom  string `json:"valid_from,omitempty"`
+	ValidUntil string `json:"valid_until,omitempty"`
+}
+
+// PersonalIDCardUploaded: one side of the account holder's ID card was
+// stored and recognised.
+type PersonalIDCardUploaded struct {
+	Side       Side         `json:"side"`
+	File       File         `json:"file"`
+	Recognized IDCardFields `json:"recognized"`
+	Recognizer string       `json:"recognizer"`
+	UploadedAt time.Time    `json:"uploaded_at"`
+}
+
+// PersonalCarrierCheckPassed: the carrier confirmed that the phone is
+// registered to the name and ID number (运营商三要素); a code was then sent.
+type PersonalCarrierCheckPassed struct {
+	Name      string    `json:"name"`
+	IDNumber  string    `json:"id_number"`
+	Phone     string    `json:"phone"`
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// PersonalCheckFailed records every refused step of the personal
+// verification and why: a carrier mismatch, a wrong code, a failed or
+// over-limit face scan. Detail is masked.
+type PersonalCheckFailed struct {
+	Method       Method    `json:"method"`
+	Step         string    `json:"step"` // "carrier", "code", "face"
+	Reason       string    `json:"reason"`
+	Detail       string    `json:"detail,omitempty"`
+	AttemptsLeft *int      `json:"attempts_left,omitempty"`
+	SessionID    string    `json:"session_id,omitempty"` // of a failed face scan, which ends the session
+	FailedAt     time.Time `json:"failed_at"`
+}
+
+// PersonalFaceScanStarted: a face scan session was opened with the provider.
+type PersonalFaceScanStarted struct {
+	SessionID string    `json:"session_id"`
+	Name      string    `json:"name"`
+	IDNumber  string    `json:"id_number"`
+	Attempt   int       `json:"attempt"` // of the person's day (Asia/Shanghai)
+	QRURL     string    `json:"qr_url"`
+	ExpiresAt time.Time `json:"expires_at"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// PersonalFaceVerified: the provider says the face matches the person.
+type PersonalFaceVerified struct {
+	SessionID  string    `json:"session_id"`
+	Score      float64   `json:"score"`
+	VerifiedAt time.Time `json:"verified_at"`
+}
+
+// PersonVerified: the account holder's real name is verified.
+type PersonVerified struct {
+	Name       string    `json:"name"`
+	IDNumber   string    `json:"id_number"`
+	Method     Method    `json:"method"`
+	VerifiedAt time.Time `json:"verified_at"`
+}
+
+// PlatformRoleGranted: the account may act for the platform in a role.
+type PlatformRoleGranted struct {
+	Role      string    `json:"role"`
+	GrantedBy string    `json:"granted_by"`
+	GrantedAt time.Time `json:"granted_at"`
+}
+
+// PlatformRoleRevoked: the account no longer holds the role.
+type PlatformRoleRevoked struct {
+	Role      string    `json:"role"`
+	RevokedBy string    `json:"revoked_by"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+func (AccountRegistered) EventType() string          { return TypeAccountRegistered }
+func (LoginReserved) EventType() string              { return TypeLoginReserved }
+func (LoginReservationReclaimed) EventType() string  { return TypeLoginReservationReclaimed }
+func (ContractQuotaGranted) EventType() string       { return TypePersonalQuotaGranted }
+func (PersonalIDCardUploaded) EventType() string     { return TypePersonalIDCardUploaded }
+func (PersonalCarrierCheckPassed) EventType() string { return TypePersonalCarrierCheckPassed }
+func (PersonalCheckFailed) EventType() string        { return TypePersonalCheckFailed }
+func (PersonalFaceScanStarted) EventType() string    { return TypePersonalFaceScanStarted }
+func (PersonalFaceVerified) EventType() string       { return TypePersonalFaceVerified }
+func (PersonVerified) EventType() string             { return TypePersonVerified }
+func (PlatformRoleGranted) EventType() string        { return TypePlatformRoleGranted }
+func (PlatformRoleRevoked) EventType() string        { return TypePlatformRoleRevoked }
 
 // ErrUnknownEvent: a stored event type (or schema version) this package does
 // not know. It wraps event.ErrInvalid.
@@ -94,6 +214,33 @@ var registry = map[string]codec{
 	TypeLoginReservationReclaimed: {schema: 1, decode: map[int]func([]byte) (Event, error){
 		1: decodeJSON[LoginReservationReclaimed],
 	}},
+	TypePersonalQuotaGranted: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[ContractQuotaGranted],
+	}},
+	TypePersonalIDCardUploaded: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PersonalIDCardUploaded],
+	}},
+	TypePersonalCarrierCheckPassed: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PersonalCarrierCheckPassed],
+	}},
+	TypePersonalCheckFailed: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PersonalCheckFailed],
+	}},
+	TypePersonalFaceScanStarted: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PersonalFaceScanStarted],
+	}},
+	TypePersonalFaceVerified: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PersonalFaceVerified],
+	}},
+	TypePersonVerified: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PersonVerified],
+	}},
+	TypePlatformRoleGranted: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PlatformRoleGranted],
+	}},
+	TypePlatformRoleRevoked: {schema: 1, decode: map[int]func([]byte) (Event, error){
+		1: decodeJSON[PlatformRoleRevoked],
+	}},
 }
 
 func decodeJSON[T Event](data []byte) (Event, error) {
@@ -106,14 +253,21 @@ func decodeJSON[T Event](data []byte) (Event, error) {
 
 // EventTypes lists the registered type names (for subscribers' filters).
 func EventTypes() []string {
-	return []string{TypeAccountRegistered, TypeLoginReserved, TypeLoginReservationReclaimed}
+	return []string{
+		TypeAccountRegistered, TypeLoginReserved, TypeLoginReservationReclaimed,
+		TypePersonalQuotaGranted, TypePersonalIDCardUploaded, TypePersonalCarrierCheckPassed, TypePersonalCheckFailed,
+		TypePersonalFaceScanStarted, TypePersonalFaceVerified, TypePersonVerified,
+		TypePlatformRoleGranted, TypePlatformRoleRevoked,
+	}
 }
 
 // Encode turns a domain event into its stored type name, schema version and
 // JSON payload.
 func Encode(e Event) (typ string, schema int, data []byte, err error) {
 	switch e.(type) {
-	case AccountRegistered, LoginReserved, LoginReservationReclaimed:
+	case AccountRegistered, LoginReserved, LoginReservationReclaimed,
+		ContractQuotaGranted, PersonalIDCardUploaded, PersonalCarrierCheckPassed, PersonalCheckFailed,
+		PersonalFaceScanStarted, PersonalFaceVerified, PersonVerified, PlatformRoleGranted, PlatformRoleRevoked:
 	default:
 		return "", 0, nil, fmt.Errorf("%w: cannot encode %T", ErrUnknownEvent, e)
 	}

@@ -1,15 +1,25 @@
 // Package accounts is the read model of account profiles behind GET /api/v1/me.
-// It keeps personal data masked: the full phone or email never reaches Redis.
+// It keeps personal data masked: the full phone, email or ID number never
+// reaches Redis.
+//
+// Keys (relative to the projection's namespace):
+//
+//	account:<id>        hash: the profile, quota counter, verification and its pending step
+//	account:<id>:roles  set: platform roles
 package accounts
 
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"signet/domain/account"
 	"signet/domain/event"
 	"signet/domain/fault"
+	"signet/domain/identity"
 	"signet/infra/redisdb"
 	"signet/projections"
 )
@@ -19,14 +29,17 @@ const Name = "accounts"
 
 // Profile is what an account sees of itself.
 type Profile struct {
-	ID           string    `json:"id"`
-	Login        string    `json:"login"` // masked
-	LoginKind    string    `json:"login_kind"`
-	Name         string    `json:"name"`
-	Company      string    `json:"company"`
-	InvitedBy    string    `json:"invited_by,omitempty"`
-	RegisteredAt time.Time `json:"registered_at"`
-	Consents     Consents  `json:"consents"`
+	ID            string       `json:"id"`
+	Login         string       `json:"login"` // masked
+	LoginKind     string       `json:"login_kind"`
+	Name          string       `json:"name"`
+	Company       string       `json:"company"`
+	InvitedBy     string       `json:"invited_by,omitempty"`
+	RegisteredAt  time.Time    `json:"registered_at"`
+	Consents      Consents     `json:"consents"`
+	Verification  Verification `json:"verification"`
+	Quota         Quota        `json:"quota"`
+	PlatformRoles []string     `json:"platform_roles"` // sorted; [] when none
 }
 
 // Consents as given at registration.
@@ -36,40 +49,131 @@ type Consents struct {
 	PhoneFollowup        bool   `json:"phone_followup"`
 }
 
+// Verification is where the holder's personal real-name verification stands.
+type Verification struct {
+	Verified   bool       `json:"verified"`
+	Name       string     `json:"name,omitempty"`
+	IDNumber   string     `json:"id_number,omitempty"` // masked
+	Method     string     `json:"method,omitempty"`    // "phone" or "face"
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+	Pending    *Pending   `json:"pending,omitempty"` // progress before verification, nil when none
+}
+
+// Pending is the progress of a verification not finished yet.
+type Pending struct {
+	IDCardSides []string `json:"id_card_sides"`          // uploaded sides: "portrait", "emblem"
+	Phone       string   `json:"phone,omitempty"`        // masked; carrier check passed, code awaited
+	FaceAttempt int      `json:"face_attempt,omitempty"` // attempt number of the last face scan started
+	FaceDay     string   `json:"face_day,omitempty"`     // its calendar day in Shanghai, 2006-01-02
+	LastFailure *Failure `json:"last_failure,omitempty"`
+}
+
+// Failure is the last refused step.
+type Failure struct {
+	Method string    `json:"method"`
+	Step   string    `json:"step"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Quota is the free contracts granted to the account.
+type Quota struct {
+	PersonalContracts int64 `json:"personal_contracts"`
+}
+
+// Hash fields of account:<id> beyond the registration's.
+const (
+	fQuota          = "quota_personal"
+	fVerified       = "verified"
+	fVerifiedName   = "verified_name"
+	fVerifiedID     = "verified_id_number" // masked
+	fVerifiedMethod = "verified_method"
+	fVerifiedAt     = "verified_at"
+	fPendingPhone   = "pending_phone" // masked
+	fIDCardPrefix   = "id_card_"      // + side
+	fFaceAttempt    = "face_attempt"
+	fFaceDay        = "face_day"
+	fFailMethod     = "failure_method"
+	fFailStep       = "failure_step"
+	fFailReason     = "failure_reason"
+	fFailAt         = "failure_at"
+)
+
 // Projection maps account events to profile hashes.
 type Projection struct{}
 
 func (Projection) Name() string { return Name }
 
+// handled lists the events that change a profile; the login reservation
+// events of the account package live in other streams and change nothing.
+var handled = map[string]bool{
+	account.TypeAccountRegistered: true, account.TypePersonalQuotaGranted: true, account.TypePersonalIDCardUploaded: true,
+	account.TypePersonalCarrierCheckPassed: true, account.TypePersonalCheckFailed: true, account.TypePersonalFaceScanStarted: true,
+	account.TypePersonVerified: true, account.TypePlatformRoleGranted: true, account.TypePlatformRoleRevoked: true,
+}
+
 func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op, error) {
-	if e.Type != account.TypeAccountRegistered {
+	if !handled[e.Type] {
 		return nil, nil
+	}
+	id, ok := strings.CutPrefix(e.Stream, account.Category+"-")
+	if !ok || id == "" {
+		return nil, fmt.Errorf("%s@%d: %s outside an account stream", e.Stream, e.Version, e.Type)
 	}
 	decoded, err := account.DecodeEnvelope(e)
 	if err != nil {
 		return nil, err
 	}
-	ev, ok := decoded.(account.AccountRegistered)
-	if !ok {
-		return nil, fmt.Errorf("%s@%d: decoded as %T", e.Stream, e.Version, decoded)
+	key := "account:" + id
+	switch ev := decoded.(type) {
+	case account.AccountRegistered:
+		login, err := account.LoginOf(ev.LoginKind, ev.Login)
+		if err != nil {
+			return nil, fmt.Errorf("stored login of %s: %w", ev.AccountID, err)
+		}
+		return []projections.Op{projections.HSet("account:"+ev.AccountID,
+			"id", ev.AccountID,
+			"login", login.Mask(),
+			"login_kind", string(ev.LoginKind),
+			"name", ev.Name,
+			"company", ev.Company,
+			"invited_by", ev.InvitedBy,
+			"registered_at", timeStr(ev.RegisteredAt),
+			"privacy_policy", boolStr(ev.PrivacyPolicy.Accepted),
+			"privacy_policy_version", ev.PrivacyPolicy.Version,
+			"phone_followup", boolStr(ev.PhoneFollowup.Accepted),
+		)}, nil
+	case account.ContractQuotaGranted:
+		return []projections.Op{projections.HIncrBy(key, fQuota, int64(ev.Amount))}, nil
+	case account.PersonalIDCardUploaded:
+		return []projections.Op{projections.HSet(key, fIDCardPrefix+string(ev.Side), "1")}, nil
+	case account.PersonalCarrierCheckPassed:
+		return []projections.Op{projections.HSet(key, fPendingPhone, identity.MaskPhone(ev.Phone))}, nil
+	case account.PersonalCheckFailed:
+		ops := []projections.Op{projections.HSet(key,
+			fFailMethod, string(ev.Method), fFailStep, ev.Step, fFailReason, ev.Reason, fFailAt, timeStr(ev.FailedAt))}
+		if ev.Step == "code" && ev.AttemptsLeft != nil && *ev.AttemptsLeft == 0 {
+			ops = append(ops, projections.HDel(key, fPendingPhone))
+		}
+		return ops, nil
+	case account.PersonalFaceScanStarted:
+		return []projections.Op{projections.HSet(key,
+			fFaceAttempt, ev.Attempt, fFaceDay, ev.StartedAt.In(account.Shanghai).Format(time.DateOnly))}, nil
+	case account.PersonVerified:
+		return []projections.Op{
+			projections.HSet(key, fVerified, "1", fVerifiedName, ev.Name, fVerifiedID, identity.MaskIDNumber(ev.IDNumber),
+				fVerifiedMethod, string(ev.Method), fVerifiedAt, timeStr(ev.VerifiedAt)),
+			projections.HDel(key, fPendingPhone),
+		}, nil
+	case account.PlatformRoleGranted:
+		return []projections.Op{projections.SAdd(key+":roles", ev.Role)}, nil
+	case account.PlatformRoleRevoked:
+		return []projections.Op{projections.SRem(key+":roles", ev.Role)}, nil
 	}
-	login, err := account.LoginOf(ev.LoginKind, ev.Login)
-	if err != nil {
-		return nil, fmt.Errorf("stored login of %s: %w", ev.AccountID, err)
-	}
-	return []projections.Op{projections.HSet("account:"+ev.AccountID,
-		"id", ev.AccountID,
-		"login", login.Mask(),
-		"login_kind", string(ev.LoginKind),
-		"name", ev.Name,
-		"company", ev.Company,
-		"invited_by", ev.InvitedBy,
-		"registered_at", ev.RegisteredAt.UTC().Format(time.RFC3339Nano),
-		"privacy_policy", boolStr(ev.PrivacyPolicy.Accepted),
-		"privacy_policy_version", ev.PrivacyPolicy.Version,
-		"phone_followup", boolStr(ev.PhoneFollowup.Accepted),
-	)}, nil
+	return nil, fmt.Errorf("%s@%d: decoded %s as %T", e.Stream, e.Version, e.Type, decoded)
 }
+
+func timeStr(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func boolStr(b bool) string {
 	if b {
@@ -83,20 +187,67 @@ type Reader struct{ DB *redisdb.DB }
 
 // Profile returns the account's profile, or a NotFound fault.
 func (r Reader) Profile(ctx context.Context, accountID string) (Profile, error) {
-	m, err := r.DB.HGetAll(ctx, projections.Key(r.DB, Name, "account", accountID)).Result()
-	if err != nil {
+	pipe := r.DB.Pipeline()
+	hash := pipe.HGetAll(ctx, projections.Key(r.DB, Name, "account", accountID))
+	roles := pipe.SMembers(ctx, projections.Key(r.DB, Name, "account", accountID, "roles"))
+	if _, err := pipe.Exec(ctx); err != nil {
 		return Profile{}, fmt.Errorf("read profile %s: %w", accountID, err)
 	}
+	m := hash.Val()
 	if len(m) == 0 {
 		return Profile{}, fault.New(fault.NotFound, "account_not_found", "This account has no profile (yet).")
 	}
-	at, _ := time.Parse(time.RFC3339Nano, m["registered_at"])
-	return Profile{
+	quota, _ := strconv.ParseInt(m[fQuota], 10, 64)
+	p := Profile{
 		ID: m["id"], Login: m["login"], LoginKind: m["login_kind"], Name: m["name"], Company: m["company"],
-		InvitedBy: m["invited_by"], RegisteredAt: at,
+		InvitedBy: m["invited_by"], RegisteredAt: parseTime(m["registered_at"]),
 		Consents: Consents{
 			PrivacyPolicy: m["privacy_policy"] == "1", PrivacyPolicyVersion: m["privacy_policy_version"],
 			PhoneFollowup: m["phone_followup"] == "1",
 		},
-	}, nil
+		Verification:  verification(m),
+		Quota:         Quota{PersonalContracts: quota},
+		PlatformRoles: roles.Val(),
+	}
+	if p.PlatformRoles == nil {
+		p.PlatformRoles = []string{}
+	}
+	slices.Sort(p.PlatformRoles)
+	return p, nil
+}
+
+func verification(m map[string]string) Verification {
+	if m[fVerified] == "1" {
+		at := parseTime(m[fVerifiedAt])
+		return Verification{Verified: true, Name: m[fVerifiedName], IDNumber: m[fVerifiedID], Method: m[fVerifiedMethod], VerifiedAt: &at}
+	}
+	p := Pending{IDCardSides: []string{}, Phone: m[fPendingPhone], FaceDay: m[fFaceDay]}
+	for _, s := range []account.Side{account.Portrait, account.Emblem} {
+		if m[fIDCardPrefix+string(s)] == "1" {
+			p.IDCardSides = append(p.IDCardSides, string(s))
+		}
+	}
+	p.FaceAttempt, _ = strconv.Atoi(m[fFaceAttempt])
+	if m[fFailStep] != "" {
+		p.LastFailure = &Failure{Method: m[fFailMethod], Step: m[fFailStep], Reason: m[fFailReason], At: parseTime(m[fFailAt])}
+	}
+	if len(p.IDCardSides) == 0 && p.Phone == "" && p.FaceDay == "" && p.LastFailure == nil {
+		return Verification{}
+	}
+	return Verification{Pending: &p}
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// HasPlatformRole reports whether the account holds a platform role (false
+// for an unknown account).
+func (r Reader) HasPlatformRole(ctx context.Context, accountID, role string) (bool, error) {
+	ok, err := r.DB.SIsMember(ctx, projections.Key(r.DB, Name, "account", accountID, "roles"), role).Result()
+	if err != nil {
+		return false, fmt.Errorf("read platform roles of %s: %w", accountID, err)
+	}
+	return ok, nil
 }

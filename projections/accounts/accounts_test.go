@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +58,8 @@ func TestProfilesAreProjectedMasked(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := accounts.Profile{ID: "a1", Login: "138****8000", LoginKind: "phone", Name: "井然", Company: "无", RegisteredAt: at,
-		Consents: accounts.Consents{PrivacyPolicy: true, PrivacyPolicyVersion: "2026-11"}}
-	if p != want {
+		Consents: accounts.Consents{PrivacyPolicy: true, PrivacyPolicyVersion: "2026-11"}, PlatformRoles: []string{}}
+	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("got %+v\nwant %+v", p, want)
 	}
 	raw, err := db.HGetAll(ctx, projections.Key(db, accounts.Name, "account", "a1")).Result()
