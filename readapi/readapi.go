@@ -17,6 +17,7 @@ import (
 	"signet/domain/fault"
 	"signet/infra/web"
 	"signet/projections/accounts"
+	"signet/projections/enterprises"
 )
 
 // WaitForHeader names the position a read must reflect.
@@ -32,10 +33,33 @@ type Waiter interface {
 	WaitFor(ctx context.Context, pos uint64, names ...string) (bool, error)
 }
 
+// Enterprises reads verification cases, memberships and the letter review
+// queue; enterprises.Reader implements it.
+type Enterprises interface {
+	Case(ctx context.Context, eid string) (enterprises.CaseView, error)
+	Access(ctx context.Context, eid, accountID string) (role string, err error)
+	EnterprisesOf(ctx context.Context, accountID string) ([]enterprises.Summary, error)
+	Members(ctx context.Context, eid string) ([]enterprises.MemberView, error)
+	PendingLetters(ctx context.Context, limit int) ([]enterprises.ReviewItem, error)
+}
+
+// PlatformRoles says whether an account holds a role of the platform's own
+// staff (not of an enterprise).
+type PlatformRoles interface {
+	HasPlatformRole(ctx context.Context, accountID, role string) (bool, error)
+}
+
+// PlatformOperator is the platform role that reviews authorization letters.
+const PlatformOperator = "operator"
+
 // Deps are what the read endpoints need.
 type Deps struct {
 	Profiles Profiles
-	Waiter   Waiter
+	// Enterprises, when set, mounts the enterprise routes.
+	Enterprises Enterprises
+	// PlatformRoles, when set with Enterprises, mounts the letter review queue.
+	PlatformRoles PlatformRoles
+	Waiter        Waiter
 	// Head is the event log's last position: a Signet-Wait-For beyond it
 	// names a write that never happened and is refused at once.
 	Head   func(ctx context.Context) (uint64, error)
@@ -54,6 +78,14 @@ func Register(r *mux.Router, d Deps) {
 	a := &api{d}
 	authed := web.RequireAuth(d.Verify)
 	r.Handle("/api/v1/me", authed(http.HandlerFunc(a.me))).Methods(http.MethodGet)
+	if d.Enterprises != nil {
+		r.Handle("/api/v1/me/enterprises", authed(http.HandlerFunc(a.myEnterprises))).Methods(http.MethodGet)
+		r.Handle("/api/v1/enterprises/{id}", authed(http.HandlerFunc(a.enterprise))).Methods(http.MethodGet)
+		r.Handle("/api/v1/enterprises/{id}/members", authed(http.HandlerFunc(a.members))).Methods(http.MethodGet)
+		if d.PlatformRoles != nil {
+			r.Handle("/api/v1/reviews/authorization-letters", authed(http.HandlerFunc(a.pendingLetters))).Methods(http.MethodGet)
+		}
+	}
 }
 
 // catchUp waits until the named projections reflect both the caller's token
