@@ -106,6 +106,9 @@ type Deps struct {
 	Logger               *slog.Logger // default slog.Default()
 	Metrics              Metrics      // default: none recorded
 	PrivacyPolicyVersion string       // default DefaultPrivacyPolicyVersion
+
+	// Verification's ports; required by New, not by the account handlers.
+	Verification VerificationDeps
 }
 
 func (d Deps) withDefaults() Deps {
@@ -145,16 +148,92 @@ type Commands struct {
 	RequestCode     Handler[RequestCode, RequestCodeResult]
 	RegisterAccount Handler[RegisterAccount, RegisterAccountResult]
 	Login           Handler[Login, LoginResult]
+
+	// Enterprise real-name verification (seed section 02).
+	CreateEnterprise      Handler[CreateEnterprise, CreateEnterpriseResult]
+	UploadLicense         Handler[UploadLicense, UploadLicenseResult]
+	UploadIDCard          Handler[UploadIDCard, UploadIDCardResult]
+	SubmitMaterials       Handler[SubmitMaterials, SubmitMaterialsResult]
+	ChooseMethod          Handler[ChooseMethod, Written]
+	SendPhoneCode         Handler[SendPhoneCode, SendPhoneCodeResult]
+	ConfirmPhoneCode      Handler[ConfirmPhoneCode, VerificationResult]
+	StartFaceScan         Handler[StartFaceScan, StartFaceScanResult]
+	FaceCallback          Handler[FaceCallback, CallbackResult]
+	DownloadLetter        Handler[DownloadLetter, DownloadLetterResult]
+	UploadLetter          Handler[UploadLetter, UploadLetterResult]
+	ReviewLetter          Handler[ReviewLetter, VerificationResult]
+	RequestMicroDeposit   Handler[RequestMicroDeposit, RequestMicroDepositResult]
+	ConfirmMicroDeposit   Handler[ConfirmMicroDeposit, VerificationResult]
+	TransferStatus        Handler[TransferStatusCallback, CallbackResult]
+	RequestReverseDeposit Handler[RequestReverseDeposit, RequestReverseDepositResult]
+	Statement             Handler[StatementCallback, StatementResult]
+
+	// Personal real-name verification (认证为个人).
+	UploadPersonalIDCard     Handler[UploadPersonalIDCard, UploadIDCardResult]
+	SendPersonalPhoneCode    Handler[SendPersonalPhoneCode, SendPhoneCodeResult]
+	ConfirmPersonalPhoneCode Handler[ConfirmPersonalPhoneCode, PersonalResult]
+	StartPersonalFaceScan    Handler[StartPersonalFaceScan, StartFaceScanResult]
+
+	// Members.
+	CreateInvitation Handler[CreateInvitation, CreateInvitationResult]
+	AcceptInvitation Handler[AcceptInvitation, AcceptInvitationResult]
+	ChangeMemberRole Handler[ChangeMemberRole, Written]
+	RemoveMember     Handler[RemoveMember, Written]
+
+	// Platform administration (CLI).
+	GrantPlatformRole Handler[GrantPlatformRole, GrantPlatformRoleResult]
+}
+
+// handlerFunc adapts a function to a Handler.
+type handlerFunc[C, R any] func(ctx context.Context, cmd C) (R, error)
+
+func (f handlerFunc[C, R]) Handle(ctx context.Context, cmd C) (R, error) { return f(ctx, cmd) }
+
+func decorate[C, R any](d Deps, f func(ctx context.Context, cmd C) (R, error)) Handler[C, R] {
+	return ApplyDecorators[C, R](handlerFunc[C, R](f), d.Logger, d.Metrics)
 }
 
 // New builds every handler from d.
 func New(d Deps) (Commands, error) {
-	if err := d.check(); err != nil {
+	if err := errors.Join(d.check(), d.Verification.check()); err != nil {
 		return Commands{}, err
 	}
+	d = d.withDefaults()
+	v := &verifier{enterprises: enterprises{events: d.Events, ids: d.IDs}, codes: d.Codes, notifier: d.Notifier, clock: d.Clock,
+		v: d.Verification, policy: d.PrivacyPolicyVersion, log: d.Logger}
 	return Commands{
 		RequestCode:     NewRequestCodeHandler(d),
 		RegisterAccount: NewRegisterAccountHandler(d),
 		Login:           NewLoginHandler(d),
+
+		CreateEnterprise:      decorate(d, v.createEnterprise),
+		UploadLicense:         decorate(d, v.uploadLicense),
+		UploadIDCard:          decorate(d, v.uploadIDCard),
+		SubmitMaterials:       decorate(d, v.submitMaterials),
+		ChooseMethod:          decorate(d, v.chooseMethod),
+		SendPhoneCode:         decorate(d, v.sendPhoneCode),
+		ConfirmPhoneCode:      decorate(d, v.confirmPhoneCode),
+		StartFaceScan:         decorate(d, v.startFaceScan),
+		FaceCallback:          decorate(d, v.faceCallback),
+		DownloadLetter:        decorate(d, v.downloadLetter),
+		UploadLetter:          decorate(d, v.uploadLetter),
+		ReviewLetter:          decorate(d, v.reviewLetter),
+		RequestMicroDeposit:   decorate(d, v.requestMicroDeposit),
+		ConfirmMicroDeposit:   decorate(d, v.confirmMicroDeposit),
+		TransferStatus:        decorate(d, v.transferStatus),
+		RequestReverseDeposit: decorate(d, v.requestReverseDeposit),
+		Statement:             decorate(d, v.statement),
+
+		UploadPersonalIDCard:     decorate(d, v.uploadPersonalIDCard),
+		SendPersonalPhoneCode:    decorate(d, v.sendPersonalPhoneCode),
+		ConfirmPersonalPhoneCode: decorate(d, v.confirmPersonalPhoneCode),
+		StartPersonalFaceScan:    decorate(d, v.startPersonalFaceScan),
+
+		CreateInvitation: decorate(d, v.createInvitation),
+		AcceptInvitation: decorate(d, v.acceptInvitation),
+		ChangeMemberRole: decorate(d, v.changeMemberRole),
+		RemoveMember:     decorate(d, v.removeMember),
+
+		GrantPlatformRole: NewGrantPlatformRoleHandler(d),
 	}, nil
 }

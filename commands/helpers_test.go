@@ -12,12 +12,19 @@ import (
 
 	"signet/commands"
 	"signet/domain/account"
+	"signet/domain/enterprise"
 	"signet/domain/fault"
 	"signet/infra/auth"
+	"signet/infra/bank"
+	"signet/infra/blob"
+	"signet/infra/carrier"
 	"signet/infra/clock"
 	"signet/infra/codes"
 	"signet/infra/eventstore/sqlite"
+	"signet/infra/face"
+	"signet/infra/letter"
 	"signet/infra/notify"
+	"signet/infra/ocr"
 	"signet/infra/password"
 	"signet/infra/redisdb/redistest"
 )
@@ -38,6 +45,9 @@ type world struct {
 	throttle *codes.Throttle
 	senders  *codes.SenderLimit
 	issuer   *auth.Issuer
+	carrier  *carrier.Dev
+	face     *face.Dev
+	bank     *bank.Dev
 	metrics  *commands.MemoryMetrics
 	logs     *syncBuffer
 	cmds     commands.Commands
@@ -78,7 +88,18 @@ func newWorld(t *testing.T, opts ...option) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	blobs, err := blob.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.carrier, w.face, w.bank = carrier.NewDev(w.clock), face.NewDev(w.clock), bank.NewDev(w.clock)
 	d := commands.Deps{
+		Verification: commands.VerificationDeps{
+			Blobs: blobs, Recognizer: ocr.Manual{}, Carrier: w.carrier, Face: w.face, Bank: w.bank,
+			FaceCounter: codes.NewDailyCount(db, "face", []byte("k")), FaceCallbackURL: "http://127.0.0.1:8080/api/v1/callbacks/face",
+			PlatformAccount: enterprise.PlatformAccount{Holder: "签网科技（演示）有限公司", AccountNumber: "10450000000000001"},
+			RenderLetter:    letter.Render, PlatformName: "signet",
+		},
 		Events: store, Notifier: w.notes, Codes: w.codes, Senders: w.senders, Hasher: hasher, Throttle: w.throttle, Tokens: w.issuer,
 		Clock: w.clock, Metrics: w.metrics, PrivacyPolicyVersion: "2026-01",
 		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

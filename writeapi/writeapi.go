@@ -21,9 +21,21 @@ type api struct {
 	cmds commands.Commands
 }
 
+// Deps are what the command endpoints need.
+type Deps struct {
+	Commands commands.Commands
+	Verify   web.VerifyFunc
+	// FaceCallbacks and BankCallbacks authenticate the providers' callbacks
+	// (callback.Middleware with each provider's secret).
+	FaceCallbacks func(http.Handler) http.Handler
+	BankCallbacks func(http.Handler) http.Handler
+}
+
 // Register mounts the command endpoints on r.
-func Register(r *mux.Router, cmds commands.Commands) {
-	a := &api{cmds: cmds}
+func Register(r *mux.Router, d Deps) {
+	a := &api{cmds: d.Commands}
+	a.registerEnterprises(r, d)
+	a.registerPersonal(r, d)
 	// Full paths on r itself (no subrouter), so that a wrong method is a 405
 	// from r's MethodNotAllowedHandler.
 	r.HandleFunc("/api/v1/verification-codes", a.requestCode).Methods(http.MethodPost)

@@ -30,6 +30,7 @@ import (
 	"signet/infra/web"
 	"signet/projections"
 	"signet/projections/accounts"
+	"signet/projections/enterprises"
 	"signet/readapi"
 	"signet/writeapi"
 )
@@ -59,13 +60,16 @@ type app struct {
 	tokens *auth.Issuer
 	outbox *notify.Dev
 	cmds   commands.Commands
+	router *mux.Router
+
+	providers *providers
 
 	cmdMetrics *commands.MemoryMetrics
 }
 
 // allProjections are the read models, in the order they are run and listed.
 func allProjections() []projections.Projection {
-	return []projections.Projection{accounts.Projection{}}
+	return []projections.Projection{accounts.Projection{}, enterprises.Projection{}}
 }
 
 func openStore(ctx context.Context, cfg config) (eventstore.Store, error) {
@@ -148,7 +152,12 @@ func (a *app) buildCommands(key []byte) error {
 		a.log.Warn("no SMS or email provider is configured: verification codes can only be read with --dev at /dev/messages")
 	}
 	a.cmdMetrics = commands.NewMemoryMetrics()
+	verification, err := a.verificationDeps(key)
+	if err != nil {
+		return err
+	}
 	a.cmds, err = commands.New(commands.Deps{
+		Verification:         verification,
 		Events:               a.store,
 		Notifier:             a.outbox,
 		Codes:                codes.New(a.redis, a.clock, codeCfg),
@@ -175,6 +184,7 @@ func (a *app) verify(token string) (web.Principal, error) {
 // handler is the HTTP surface of the process's roles.
 func (a *app) handler() http.Handler {
 	r := mux.NewRouter()
+	a.router = r
 	r.NotFoundHandler = web.NotFound()
 	r.MethodNotAllowedHandler = web.MethodNotAllowed()
 	a.routes(r)
@@ -187,19 +197,27 @@ func (a *app) routes(r *mux.Router) {
 	r.HandleFunc("/readyz", web.Readyz(a.readyChecks()...)).Methods(http.MethodGet)
 	r.HandleFunc("/metrics", a.metrics).Methods(http.MethodGet)
 	if a.roles.write {
-		writeapi.Register(r, a.cmds)
+		writeapi.Register(r, writeapi.Deps{
+			Commands:      a.cmds,
+			Verify:        a.verify,
+			FaceCallbacks: a.callbackVerifier(a.providers.faceSecret),
+			BankCallbacks: a.callbackVerifier(a.providers.bankSecret),
+		})
 	}
 	if a.roles.read {
 		readapi.Register(r, readapi.Deps{
-			Profiles:  accounts.Reader{DB: a.redis},
-			Waiter:    a.runner,
-			Head:      a.store.Head,
-			Verify:    a.verify,
-			WaitBound: a.cfg.ReadWait,
+			Profiles:      accounts.Reader{DB: a.redis},
+			Enterprises:   enterprises.Reader{DB: a.redis, Now: a.clock.Now},
+			PlatformRoles: accounts.Reader{DB: a.redis},
+			Waiter:        a.runner,
+			Head:          a.store.Head,
+			Verify:        a.verify,
+			WaitBound:     a.cfg.ReadWait,
 		})
 	}
 	if a.cfg.Dev && a.outbox != nil {
 		r.HandleFunc("/dev/messages", a.devMessages).Methods(http.MethodGet)
+		a.devProviderRoutes(r)
 	}
 }
 

@@ -25,6 +25,9 @@ type config struct {
 	ReadWait      time.Duration // SIGNET_READ_WAIT: how long a read waits for Signet-Wait-For
 	CodesPerHour  int           // SIGNET_CODES_PER_CLIENT_HOUR: verification codes one client address may request an hour
 	LogLevel      string        // SIGNET_LOG_LEVEL
+	PublicURL     string        // SIGNET_PUBLIC_URL: how providers reach this server (callbacks)
+	FaceSecret    string        // SIGNET_FACE_CALLBACK_SECRET: default derived from the token key
+	BankSecret    string        // SIGNET_BANK_CALLBACK_SECRET: default derived from the token key
 }
 
 func env(name, def string) string {
@@ -70,6 +73,9 @@ func (c *config) flags(fs *flag.FlagSet, listen bool) {
 		fs.BoolVar(&c.Dev, "dev", envBool("SIGNET_DEV", false), "add the /dev/... routes of the dev adapters (SIGNET_DEV)")
 		fs.StringVar(&c.JWTKey, "jwt-key", env("SIGNET_JWT_KEY", ""), "HS256 key for tokens, >= 32 bytes or base64 (SIGNET_JWT_KEY; default: generated into the data dir)")
 		fs.IntVar(&c.CodesPerHour, "codes-per-client-hour", envInt("SIGNET_CODES_PER_CLIENT_HOUR", 60), "verification codes one client address may request per hour (SIGNET_CODES_PER_CLIENT_HOUR)")
+		fs.StringVar(&c.PublicURL, "public-url", env("SIGNET_PUBLIC_URL", "http://127.0.0.1:8080"), "URL at which providers reach this server's callbacks (SIGNET_PUBLIC_URL)")
+		fs.StringVar(&c.FaceSecret, "face-callback-secret", env("SIGNET_FACE_CALLBACK_SECRET", ""), "HMAC secret of face provider callbacks (SIGNET_FACE_CALLBACK_SECRET; default: derived from the token key)")
+		fs.StringVar(&c.BankSecret, "bank-callback-secret", env("SIGNET_BANK_CALLBACK_SECRET", ""), "HMAC secret of bank callbacks (SIGNET_BANK_CALLBACK_SECRET; default: derived from the token key)")
 		fs.DurationVar(&c.ReadWait, "read-wait", envDuration("SIGNET_READ_WAIT", 5*time.Second), "longest a read waits for Signet-Wait-For (SIGNET_READ_WAIT)")
 	}
 	fs.StringVar(&c.Data, "data", env("SIGNET_DATA", "./data"), "data directory: SQLite event store, keys (SIGNET_DATA)")

@@ -28,6 +28,7 @@ Commands:
   projector                 the projections alone (needs SIGNET_REDIS_URL)
   projections status        checkpoint and lag per projection
   projections rebuild [name] drop and rebuild read models from the event log
+  roles grant <login> <role> give an account a platform role (operator, auditor)
   version                   print the version
 
 Run "signet <command> -h" for the flags of a command. Every flag defaults to
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServer(ctx, "projector", rest, stderr, roles{project: true})
 	case "projections":
 		return runProjections(ctx, rest, stdout, stderr)
+	case "roles":
+		return runRoles(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "signet", versionString())
 		return nil

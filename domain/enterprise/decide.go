@@ -71,6 +71,23 @@ func (e *Enterprise) checkWillingness(actor string, m Method, now time.Time) err
 	return nil
 }
 
+// checkChosen: the case is open with fresh materials and a chosen method.
+func (e *Enterprise) checkChosen(actor string, now time.Time) error {
+	if err := e.checkCase(actor); err != nil {
+		return err
+	}
+	if e.materials == nil {
+		return ErrNoMaterials
+	}
+	if now.After(e.materials.ExpiresAt) {
+		return ErrMaterialsLapsed
+	}
+	if e.method == "" {
+		return rule("method_not_chosen", "Choose a willingness check first (PUT .../willingness).")
+	}
+	return nil
+}
+
 // UploadLicense records a stored business licence photo and what OCR read.
 func (e *Enterprise) UploadLicense(actor string, f File, rec LicenseFields, recognizer string, now time.Time) ([]Event, error) {
 	if err := e.checkCase(actor); err != nil {
@@ -131,9 +148,9 @@ func (e *Enterprise) Submit(actor string, m Materials, now time.Time) ([]Event, 
 	}
 	out := MaterialsSubmitted{
 		Name: name, LegalRepName: legalRep, Operator: m.Operator, SoleProprietor: m.SoleProprietor,
-		PersonalData: Consent{Accepted: m.AcceptPersonal, Version: m.PolicyVersion},
+		PersonalData:  Consent{Accepted: m.AcceptPersonal, Version: m.PolicyVersion},
 		PhoneFollowup: Consent{Accepted: m.AcceptFollowup, Version: m.PolicyVersion},
-		SubmittedBy: actor, SubmittedAt: timestamp(now), ExpiresAt: timestamp(now.Add(MaterialsValidFor)),
+		SubmittedBy:   actor, SubmittedAt: timestamp(now), ExpiresAt: timestamp(now.Add(MaterialsValidFor)),
 	}
 	if err == nil {
 		out.USCC = uscc.String()
@@ -259,6 +276,9 @@ func (e *Enterprise) Identity(m Method) (name, idNumber string, ok bool) {
 
 // checkPhoneStep: the method uses a phone and its phone is not yet proven.
 func (e *Enterprise) checkPhoneStep(actor string, m Method, now time.Time) error {
+	if err := e.checkChosen(actor, now); err != nil {
+		return err
+	}
 	if m != MethodLegalRepPhone && m != MethodLetter {
 		return rule("phone_not_used", "The current willingness check does not use a phone code.")
 	}
@@ -354,6 +374,9 @@ func Completes(events []Event) (EnterpriseVerified, bool) {
 // facePerson: the legal rep for legal_rep_face; the agent as the letter's
 // fallback when the agent's phone cannot pass ("试试刷脸校验").
 func (e *Enterprise) checkFaceStep(actor string, m Method, now time.Time) error {
+	if err := e.checkChosen(actor, now); err != nil {
+		return err
+	}
 	if m != MethodLegalRepFace && m != MethodLetter {
 		return rule("face_not_used", "The current willingness check does not use a face scan.")
 	}
@@ -425,7 +448,7 @@ func (e *Enterprise) FaceResult(sessionID string, passed bool, score float64, re
 	m := s.started.Method
 	if !passed {
 		return []Event{WillingnessCheckFailed{Method: m, Step: "face", Reason: orDefault(reason, "face_mismatch"),
-			Detail: "session " + sessionID, FailedAt: timestamp(now)}}, nil
+			Detail: "session " + sessionID, SessionID: sessionID, FailedAt: timestamp(now)}}, nil
 	}
 	out := []Event{FaceVerified{Method: m, SessionID: sessionID, Person: s.started.Person, Score: score, VerifiedAt: timestamp(now)}}
 	if m == MethodLegalRepFace && e.verified == nil && e.method == m && e.materials != nil && !now.After(e.materials.ExpiresAt) {
@@ -554,8 +577,8 @@ func (e *Enterprise) RequestMicroDeposit(actor string, acct BankAccount, transfe
 		}
 		return r
 	}, acct.AccountNumber)
-	if len(num) < 6 || len(num) > 32 || strings.Trim(num, "0123456789") != "" {
-		return nil, fault.Invalidf("account_number", "invalid_account_number", "Enter the corporate account number: 6 to 32 digits.")
+	if len(num) < 8 || len(num) > 32 || strings.Trim(num, "0123456789") != "" {
+		return nil, fault.Invalidf("account_number", "invalid_account_number", "Enter the corporate account number: 8 to 32 digits.")
 	}
 	acct.AccountNumber = num
 	if amountFen < 1 || amountFen > 99 {

@@ -115,10 +115,10 @@ type letterState struct {
 }
 
 type depositState struct {
-	req      MicroDepositRequested
-	failed   string // bank's reason when the transfer failed
-	wrong int    // wrong amounts entered
-	done     bool
+	req    MicroDepositRequested
+	failed string // bank's reason when the transfer failed
+	wrong  int    // wrong amounts entered
+	done   bool
 }
 
 type reverseState struct {
@@ -196,6 +196,9 @@ func (e *Enterprise) Apply(ev Event) error {
 		e.method = ev.Method
 	case WillingnessCheckFailed:
 		e.failures = append(e.failures, ev)
+		if s := e.faces[ev.SessionID]; s != nil {
+			s.done = true
+		}
 		if ev.Step == "code" && ev.AttemptsLeft != nil && *ev.AttemptsLeft == 0 {
 			delete(e.carrier, ev.Method)
 		}
@@ -301,16 +304,16 @@ func Replay(envs []event.Envelope) (*Enterprise, error) {
 
 // Accessors for command handlers and tests.
 
-func (e *Enterprise) ID() string                      { return e.id }
-func (e *Enterprise) Version() uint64                 { return e.version }
-func (e *Enterprise) Exists() bool                    { return e.version > 0 }
-func (e *Enterprise) CreatedBy() string               { return e.createdBy }
-func (e *Enterprise) Verified() bool                  { return e.verified != nil }
+func (e *Enterprise) ID() string                        { return e.id }
+func (e *Enterprise) Version() uint64                   { return e.version }
+func (e *Enterprise) Exists() bool                      { return e.version > 0 }
+func (e *Enterprise) CreatedBy() string                 { return e.createdBy }
+func (e *Enterprise) Verified() bool                    { return e.verified != nil }
 func (e *Enterprise) Verification() *EnterpriseVerified { return e.verified }
-func (e *Enterprise) Materials() *MaterialsSubmitted  { return e.materials }
-func (e *Enterprise) License() *LicenseUploaded       { return e.license }
-func (e *Enterprise) Method() Method                  { return e.method }
-func (e *Enterprise) Quota() int                      { return e.quota }
+func (e *Enterprise) Materials() *MaterialsSubmitted    { return e.materials }
+func (e *Enterprise) License() *LicenseUploaded         { return e.license }
+func (e *Enterprise) Method() Method                    { return e.method }
+func (e *Enterprise) Quota() int                        { return e.quota }
 func (e *Enterprise) Failures() []WillingnessCheckFailed {
 	return append([]WillingnessCheckFailed(nil), e.failures...)
 }

@@ -143,7 +143,9 @@ func TestDecisions(t *testing.T) {
 				return e.CheckCarrier(creator, MethodLegalRepPhone, "13912340000", CarrierResult{Reason: "phone_not_owned"}, later)
 			}, []Event{WillingnessCheckFailed{Method: MethodLegalRepPhone, Step: "carrier", Reason: "phone_not_owned", Detail: "phone 139****0000", FailedAt: later}}, "carrier_mismatch"},
 		{"right code verifies", cat(ready(LegalRep, MethodLegalRepPhone), []Event{CarrierCheckPassed{Method: MethodLegalRepPhone, Person: LegalRep, Name: "井然", IDNumber: repID, Phone: "13912345678", CheckedAt: t0}}),
-			func(e *Enterprise) ([]Event, error) { return e.ConfirmPhone(creator, MethodLegalRepPhone, nil, nil, later) },
+			func(e *Enterprise) ([]Event, error) {
+				return e.ConfirmPhone(creator, MethodLegalRepPhone, nil, nil, later)
+			},
 			cat([]Event{PhoneVerified{Method: MethodLegalRepPhone, Person: LegalRep, Phone: "13912345678", VerifiedAt: later}}, verifiedBy(MethodLegalRepPhone, later)), ""},
 		{"wrong code is recorded and refused", cat(ready(LegalRep, MethodLegalRepPhone), []Event{CarrierCheckPassed{Method: MethodLegalRepPhone, Person: LegalRep, Phone: "13912345678", CheckedAt: t0}}),
 			func(e *Enterprise) ([]Event, error) {
@@ -157,14 +159,18 @@ func TestDecisions(t *testing.T) {
 			cat([]Event{FaceVerified{Method: MethodLegalRepFace, SessionID: "s1", Person: LegalRep, Score: 0.98, VerifiedAt: later}}, verifiedBy(MethodLegalRepFace, later)), ""},
 		{"face fails", cat(ready(LegalRep, MethodLegalRepFace), []Event{face}),
 			func(e *Enterprise) ([]Event, error) { return e.FaceResult("s1", false, 0.2, "", later) },
-			[]Event{WillingnessCheckFailed{Method: MethodLegalRepFace, Step: "face", Reason: "face_mismatch", Detail: "session s1", FailedAt: later}}, ""},
+			[]Event{WillingnessCheckFailed{Method: MethodLegalRepFace, Step: "face", Reason: "face_mismatch", Detail: "session s1", SessionID: "s1", FailedAt: later}}, ""},
+		{"a failed session gets no second result", cat(ready(LegalRep, MethodLegalRepFace), []Event{face, WillingnessCheckFailed{Method: MethodLegalRepFace, Step: "face", SessionID: "s1"}}),
+			func(e *Enterprise) ([]Event, error) { return e.FaceResult("s1", true, 1, "", later) }, nil, "face_session_finished"},
 		{"a session gets one result", cat(ready(LegalRep, MethodLegalRepFace), []Event{face, FaceVerified{Method: MethodLegalRepFace, SessionID: "s1"}}),
 			func(e *Enterprise) ([]Event, error) { return e.FaceResult("s1", true, 1, "", later) }, nil, "face_session_finished"},
 		{"wrong amount", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
 			func(e *Enterprise) ([]Event, error) { return e.ConfirmMicroDeposit(creator, 36, later) },
 			[]Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "amount", Reason: "wrong_amount", Detail: "entered 36 fen", AttemptsLeft: ptr(2), FailedAt: later}}, "wrong_amount"},
 		{"deadline passed", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
-			func(e *Enterprise) ([]Event, error) { return e.ConfirmMicroDeposit(creator, 37, t0.Add(MicroDepositValidFor+time.Second)) },
+			func(e *Enterprise) ([]Event, error) {
+				return e.ConfirmMicroDeposit(creator, 37, t0.Add(MicroDepositValidFor+time.Second))
+			},
 			[]Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "amount", Reason: "deposit_expired", Detail: "deadline 2026-12-04 10:00:00", AttemptsLeft: ptr(0), FailedAt: t0.Add(MicroDepositValidFor + time.Second)}}, "deposit_expired"},
 		{"three wrong amounts exhaust the deposit", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit,
 			WillingnessCheckFailed{Method: MethodMicroDeposit, Reason: "wrong_amount"}, WillingnessCheckFailed{Method: MethodMicroDeposit, Reason: "wrong_amount"}, WillingnessCheckFailed{Method: MethodMicroDeposit, Reason: "wrong_amount"}}),
@@ -181,7 +187,9 @@ func TestDecisions(t *testing.T) {
 			}, []Event{ReverseDepositMismatched{Statement: with(func(l *StatementLine) { l.PayerName = "别家公司" }), Reason: "payer_name_mismatch",
 				Detail: `paid by "别家公司"; the payer must be "杭州井然食品贸易有限公司"`, CheckedAt: later}}, ""},
 		{"reverse: 0.02 CNY", cat(ready(LegalRep, MethodReverse), []Event{reverse}),
-			func(e *Enterprise) ([]Event, error) { return e.MatchStatement(with(func(l *StatementLine) { l.AmountFen = 2 }), later) },
+			func(e *Enterprise) ([]Event, error) {
+				return e.MatchStatement(with(func(l *StatementLine) { l.AmountFen = 2 }), later)
+			},
 			[]Event{ReverseDepositMismatched{Statement: with(func(l *StatementLine) { l.AmountFen = 2 }), Reason: "amount_mismatch", Detail: "paid 0.02 CNY; exactly 0.01 CNY is required", CheckedAt: later}}, ""},
 		{"reverse: paid before the request day", cat(ready(LegalRep, MethodReverse), []Event{reverse}),
 			func(e *Enterprise) ([]Event, error) {

@@ -145,6 +145,7 @@ type WillingnessCheckFailed struct {
 	Step         string    `json:"step"`
 	Reason       string    `json:"reason"`
 	Detail       string    `json:"detail,omitempty"`
+	SessionID    string    `json:"session_id,omitempty"` // a failed face scan's session: it has its result
 	AttemptsLeft *int      `json:"attempts_left,omitempty"`
 	FailedAt     time.Time `json:"failed_at"`
 }
