@@ -5,7 +5,13 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -o /signet ./cmd/signet
 
-FROM gcr.io/distroless/static-debian12
+# Debian slim rather than distroless: OCR of licences and ID cards runs the
+# tesseract command with its Simplified Chinese data.
+FROM debian:12-slim
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      tesseract-ocr tesseract-ocr-chi-sim ca-certificates && rm -rf /var/lib/apt/lists/* && \
+    useradd --system --home /data signet && mkdir -p /data && chown signet /data
+USER signet
 COPY --from=build /signet /signet
 VOLUME /data
 ENV SIGNET_DATA=/data

@@ -35,6 +35,10 @@ func runRoles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stderr, rolesUsage)
 		return errors.New("give a login and a role")
 	}
+	logger, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -44,7 +48,7 @@ func runRoles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if u, err := user.Current(); err == nil {
 		by = "cli:" + u.Username
 	}
-	h := commands.NewGrantPlatformRoleHandler(commands.Deps{Events: store, Clock: clock.Real{}})
+	h := commands.NewGrantPlatformRoleHandler(commands.Deps{Events: store, Clock: clock.Real{}, Logger: logger})
 	res, err := h.Handle(ctx, commands.GrantPlatformRole{Login: fs.Arg(0), Role: fs.Arg(1), GrantedBy: by})
 	if err != nil {
 		return err
