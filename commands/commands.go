@@ -177,6 +177,7 @@ type Commands struct {
 	// Members.
 	CreateInvitation Handler[CreateInvitation, CreateInvitationResult]
 	AcceptInvitation Handler[AcceptInvitation, AcceptInvitationResult]
+	CheckInvitation  Handler[CheckInvitation, CheckInvitationResult]
 	ChangeMemberRole Handler[ChangeMemberRole, Written]
 	RemoveMember     Handler[RemoveMember, Written]
 
@@ -231,6 +232,7 @@ func New(d Deps) (Commands, error) {
 
 		CreateInvitation: decorate(d, v.createInvitation),
 		AcceptInvitation: decorate(d, v.acceptInvitation),
+		CheckInvitation:  decorate(d, v.checkInvitation),
 		ChangeMemberRole: decorate(d, v.changeMemberRole),
 		RemoveMember:     decorate(d, v.removeMember),
 

@@ -77,22 +77,53 @@ type AcceptInvitationResult struct {
 
 var errBadInvitation = fault.New(fault.NotFound, "invitation_not_found", "This invitation link is not valid.")
 
-func (s *verifier) acceptInvitation(ctx context.Context, c AcceptInvitation) (AcceptInvitationResult, error) {
-	if len(c.Token) != 48 {
-		return AcceptInvitationResult{}, errBadInvitation
+// invitationOf finds the enterprise and invitation of a share-link token.
+func (s *verifier) invitationOf(ctx context.Context, token string) (enterprise.InvitationTokenRegistered, error) {
+	if len(token) != 48 {
+		return enterprise.InvitationTokenRegistered{}, errBadInvitation
 	}
-	envs, err := s.events.ReadStream(ctx, enterprise.InvitationStream(tokenHash(c.Token)), 1, event.Forwards, 1)
+	envs, err := s.events.ReadStream(ctx, enterprise.InvitationStream(tokenHash(token)), 1, event.Forwards, 1)
 	if errors.Is(err, event.ErrNotFound) || (err == nil && len(envs) == 0) {
-		return AcceptInvitationResult{}, errBadInvitation
+		return enterprise.InvitationTokenRegistered{}, errBadInvitation
 	}
 	if err != nil {
-		return AcceptInvitationResult{}, storeErr("read invitation", err)
+		return enterprise.InvitationTokenRegistered{}, storeErr("read invitation", err)
 	}
 	ev, err := enterprise.DecodeEnvelope(envs[0])
 	if err != nil {
+		return enterprise.InvitationTokenRegistered{}, err
+	}
+	return ev.(enterprise.InvitationTokenRegistered), nil
+}
+
+// CheckInvitation tells whether a share-link token is valid, without using
+// it: registration through a link checks it before creating the account.
+type CheckInvitation struct{ Token string }
+
+// CheckInvitationResult: the enterprise and role the link leads to.
+type CheckInvitationResult struct {
+	EnterpriseID string
+	Role         enterprise.Role
+}
+
+func (s *verifier) checkInvitation(ctx context.Context, c CheckInvitation) (CheckInvitationResult, error) {
+	reg, err := s.invitationOf(ctx, c.Token)
+	if err != nil {
+		return CheckInvitationResult{}, err
+	}
+	e, err := s.load(ctx, reg.EnterpriseID)
+	if err != nil {
+		return CheckInvitationResult{}, err
+	}
+	role, err := e.Invitation(reg.InvitationID, s.clock.Now())
+	return CheckInvitationResult{EnterpriseID: reg.EnterpriseID, Role: role}, err
+}
+
+func (s *verifier) acceptInvitation(ctx context.Context, c AcceptInvitation) (AcceptInvitationResult, error) {
+	reg, err := s.invitationOf(ctx, c.Token)
+	if err != nil {
 		return AcceptInvitationResult{}, err
 	}
-	reg := ev.(enterprise.InvitationTokenRegistered)
 	var role enterprise.Role
 	_, pos, err := s.decide(ctx, c.Actor, reg.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 		evs, err := e.Join(c.Actor.AccountID, reg.InvitationID, now)

@@ -4,6 +4,7 @@
 package writeapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"signet/commands"
+	"signet/domain/fault"
 	"signet/infra/web"
 )
 
@@ -76,11 +78,15 @@ type registerRequest struct {
 	Password            string `json:"password"`
 	AcceptPrivacyPolicy bool   `json:"accept_privacy_policy"`
 	AcceptPhoneFollowup bool   `json:"accept_phone_followup"`
+	// Invitation is the token of an admin's share link: the new account
+	// joins that enterprise ("通过分享链接注册").
+	Invitation string `json:"invitation"`
 }
 
 type registerResponse struct {
-	ID    string `json:"id"`
-	Login string `json:"login"`
+	ID     string  `json:"id"`
+	Login  string  `json:"login"`
+	Joined *joined `json:"joined,omitempty"`
 }
 
 func (a *api) register(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +94,14 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	if err := web.DecodeJSON(w, r, &req); err != nil {
 		web.WriteError(w, r, err)
 		return
+	}
+	// A bad link is refused before the account exists, so that registering
+	// through it either does both or neither (barring an outage in between).
+	if req.Invitation != "" {
+		if _, err := a.cmds.CheckInvitation.Handle(r.Context(), commands.CheckInvitation{Token: req.Invitation}); err != nil {
+			web.WriteError(w, r, onInvitation(err))
+			return
+		}
 	}
 	res, err := a.cmds.RegisterAccount.Handle(r.Context(), commands.RegisterAccount{
 		Login: req.Login, Code: req.Code, Name: req.Name, Company: req.Company, InvitedBy: req.InvitedBy,
@@ -98,9 +112,29 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set(PositionHeader, strconv.FormatUint(res.Position, 10))
+	out := registerResponse{ID: res.AccountID, Login: res.MaskedLogin}
+	pos := res.Position
+	if req.Invitation != "" {
+		j, err := a.cmds.AcceptInvitation.Handle(r.Context(), commands.AcceptInvitation{
+			Actor: commands.Actor{AccountID: res.AccountID, ClientIP: web.ClientIP(r), CorrelationID: web.RequestID(r.Context())}, Token: req.Invitation})
+		if err != nil {
+			// The account exists; the client can join with POST /api/v1/invitations/{token}/accept.
+			web.WriteError(w, r, fmt.Errorf("account %s registered, joining failed: %w", res.AccountID, err))
+			return
+		}
+		out.Joined, pos = &joined{EnterpriseID: j.EnterpriseID, Role: string(j.Role)}, j.Position
+	}
+	w.Header().Set(PositionHeader, strconv.FormatUint(pos, 10))
 	w.Header().Set("Location", "/api/v1/me")
-	web.WriteJSON(w, http.StatusCreated, registerResponse{ID: res.AccountID, Login: res.MaskedLogin})
+	web.WriteJSON(w, http.StatusCreated, out)
+}
+
+// onInvitation blames the invitation field for a bad share link.
+func onInvitation(err error) error {
+	if f, ok := fault.As(err); ok {
+		return f.OnField("invitation")
+	}
+	return err
 }
 
 type loginRequest struct {

@@ -594,13 +594,44 @@ func TestMembersJoinThroughShareLink(t *testing.T) {
 		t.Fatalf("joined %+v", j)
 	}
 	m.refused(http.MethodPost, inv.AcceptURL, nil, http.StatusConflict, "already_member")
+
+	// Registering through the link joins at once; a bad link refuses the
+	// registration before the account exists.
+	reg := func(login, token string) response {
+		t.Helper()
+		e.c.must(http.MethodPost, "/api/v1/verification-codes", map[string]string{"to": login, "purpose": "register"})
+		code, err := e.c.latestCode(login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := registration(login, code, goodPassword)
+		body["invitation"] = token
+		return e.c.must(http.MethodPost, "/api/v1/accounts", body)
+	}
+	if r := reg("13800138062", strings.Repeat("B", 48)); r.Status != http.StatusNotFound || r.errorCode() != "invitation_not_found" {
+		t.Fatalf("registration with a bad link: %d %s", r.Status, r.Body)
+	}
+	if tok, _ := e.c.login("13800138062", goodPassword); tok != "" {
+		t.Fatal("a refused registration left an account")
+	}
+	r := reg("13800138063", inv.Token)
+	var regOut struct {
+		Joined struct {
+			EnterpriseID string `json:"enterprise_id"`
+			Role         string `json:"role"`
+		} `json:"joined"`
+	}
+	r.json(t, &regOut)
+	if r.Status != http.StatusCreated || regOut.Joined.EnterpriseID != id || regOut.Joined.Role != "member" {
+		t.Fatalf("registration through the link: %d %s", r.Status, r.Body)
+	}
 	m.refused(http.MethodPost, "/api/v1/invitations/"+strings.Repeat("A", 48)+"/accept", nil, http.StatusNotFound, "invitation_not_found")
 	m.view(id) // a member reads the enterprise
 	m.refused(http.MethodPost, base+"/invitations", nil, http.StatusForbidden, "not_enterprise_admin")
 
 	var members []map[string]any
 	admin.call(http.MethodGet, base+"/members", nil, http.StatusOK).json(t, &members)
-	if len(members) != 2 {
+	if len(members) != 3 {
 		t.Fatalf("members %+v", members)
 	}
 	var mine []map[string]any

@@ -736,22 +736,31 @@ func (e *Enterprise) Invite(actor, invitationID, tokenHash string, role Role, no
 		ExpiresAt: timestamp(now.Add(InvitationValidFor)), CreatedAt: timestamp(now)}}, nil
 }
 
-// Join adds account through an invitation.
-func (e *Enterprise) Join(accountID, invitationID string, now time.Time) ([]Event, error) {
+// Invitation returns the role an invitation grants while it is valid.
+func (e *Enterprise) Invitation(invitationID string, now time.Time) (Role, error) {
 	if !e.Exists() {
-		return nil, ErrNotFound
+		return "", ErrNotFound
 	}
 	inv, ok := e.invitations[invitationID]
 	if !ok {
-		return nil, fault.New(fault.NotFound, "invitation_not_found", "This invitation link is not valid.")
+		return "", fault.New(fault.NotFound, "invitation_not_found", "This invitation link is not valid.")
 	}
 	if now.After(inv.created.ExpiresAt) {
-		return nil, fault.New(fault.Rule, "invitation_expired", "This invitation link has expired; ask your administrator for a new one.")
+		return "", fault.New(fault.Rule, "invitation_expired", "This invitation link has expired; ask your administrator for a new one.")
+	}
+	return inv.created.Role, nil
+}
+
+// Join adds account through an invitation.
+func (e *Enterprise) Join(accountID, invitationID string, now time.Time) ([]Event, error) {
+	role, err := e.Invitation(invitationID, now)
+	if err != nil {
+		return nil, err
 	}
 	if e.members[accountID] != "" {
 		return nil, fault.New(fault.Conflict, "already_member", "You are already a member of this enterprise.")
 	}
-	return []Event{MemberJoined{AccountID: accountID, Role: inv.created.Role, InvitationID: invitationID, JoinedAt: timestamp(now)}}, nil
+	return []Event{MemberJoined{AccountID: accountID, Role: role, InvitationID: invitationID, JoinedAt: timestamp(now)}}, nil
 }
 
 // ChangeRole changes a member's role between admin and member.
