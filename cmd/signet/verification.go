@@ -10,12 +10,14 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"signet/commands"
 	"signet/domain/enterprise"
 	"signet/domain/fault"
+	"signet/domain/identity"
 	"signet/infra/bank"
 	"signet/infra/blob"
 	"signet/infra/callback"
@@ -102,10 +104,33 @@ func (a *app) callbackVerifier(secret []byte) func(http.Handler) http.Handler {
 // providers: see what they were asked, and send their signed callbacks.
 func (a *app) devProviderRoutes(r *mux.Router) {
 	r.HandleFunc("/dev/carrier/checks", func(w http.ResponseWriter, req *http.Request) {
-		web.WriteJSON(w, http.StatusOK, a.providers.carrier.Checks())
+		type check struct {
+			Name     string    `json:"name"`
+			IDNumber string    `json:"id_number"`
+			Phone    string    `json:"phone"`
+			Match    bool      `json:"match"`
+			Reason   string    `json:"reason,omitempty"`
+			At       time.Time `json:"at"`
+		}
+		out := []check{}
+		for _, c := range a.providers.carrier.Checks() {
+			out = append(out, check{c.Name, identity.MaskIDNumber(c.IDNumber), identity.MaskPhone(c.Phone), c.Result.Match, c.Result.Reason, c.At})
+		}
+		web.WriteJSON(w, http.StatusOK, out)
 	}).Methods(http.MethodGet)
 	r.HandleFunc("/dev/face/sessions", func(w http.ResponseWriter, req *http.Request) {
-		web.WriteJSON(w, http.StatusOK, a.providers.face.Sessions())
+		type session struct {
+			ID        string    `json:"id"`
+			QRURL     string    `json:"qr_url"`
+			ExpiresAt time.Time `json:"expires_at"`
+			Name      string    `json:"name"`
+			IDNumber  string    `json:"id_number"`
+		}
+		out := []session{}
+		for _, s := range a.providers.face.Sessions() {
+			out = append(out, session{s.Session.ID, s.Session.QRURL, s.Session.ExpiresAt, s.Request.Name, identity.MaskIDNumber(s.Request.IDNumber)})
+		}
+		web.WriteJSON(w, http.StatusOK, out)
 	}).Methods(http.MethodGet)
 	r.HandleFunc("/dev/face/sessions/{id}/result", func(w http.ResponseWriter, req *http.Request) {
 		var in struct {
