@@ -9,6 +9,7 @@ import (
 	_ "image/png"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -128,6 +129,15 @@ func better(have, got string, good func(string) bool) string {
 // An image tesseract cannot decode is an error wrapping a *fault.Error; any
 // other failure is a plain error. Both carry tesseract's stderr.
 func (t Tesseract) text(ctx context.Context, img []byte, psm int) (string, error) {
+	// At most runtime.NumCPU() tesseract processes at once, whatever the
+	// number of uploads: the rest wait (bounded by ctx), so a burst of
+	// uploads cannot start hundreds of 100 MB processes.
+	select {
+	case running <- struct{}{}:
+		defer func() { <-running }()
+	case <-ctx.Done():
+		return "", fmt.Errorf("ocr: waiting for a free slot: %w", context.Cause(ctx))
+	}
 	bin, langs := t.Bin, t.Langs
 	if bin == "" {
 		bin = "tesseract"
@@ -162,6 +172,8 @@ func (t Tesseract) text(ctx context.Context, img []byte, psm int) (string, error
 	}
 	return stdout.String(), nil
 }
+
+var running = make(chan struct{}, max(1, runtime.NumCPU()))
 
 // checkImage refuses, before tesseract sees it, a photo that is empty, too
 // large, or not a JPEG or PNG.
