@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,7 +17,18 @@ import (
 
 // decideAccount runs one decision against the caller's account stream and
 // appends what was decided (refusals too), returning the decision's error.
+// Like decide, it takes the decision again after a concurrent change.
 func (s *verifier) decideAccount(ctx context.Context, a Actor, id string, d func(acct *account.Account, now time.Time) ([]account.Event, error)) (*account.Account, uint64, error) {
+	for attempt := 1; ; attempt++ {
+		acct, pos, err := s.decideAccountOnce(ctx, a, id, d)
+		if attempt < decideAttempts && errors.Is(err, event.ErrConcurrency) {
+			continue
+		}
+		return acct, pos, err
+	}
+}
+
+func (s *verifier) decideAccountOnce(ctx context.Context, a Actor, id string, d func(acct *account.Account, now time.Time) ([]account.Event, error)) (*account.Account, uint64, error) {
 	acct, err := s.loadAccount(ctx, id)
 	if err != nil {
 		return nil, 0, err
@@ -93,6 +105,9 @@ func (s *verifier) sendPersonalPhoneCode(ctx context.Context, c SendPersonalPhon
 	if err != nil {
 		return SendPhoneCodeResult{}, err
 	}
+	if err := s.allowSender(ctx, c.Actor); err != nil {
+		return SendPhoneCodeResult{}, err
+	}
 	res, err := s.v.Carrier.Check(ctx, p.Name, p.IDNumber, phone)
 	if err != nil {
 		return SendPhoneCodeResult{}, depErr("carrier check", errCarrierDown, err)
@@ -103,13 +118,14 @@ func (s *verifier) sendPersonalPhoneCode(ctx context.Context, c SendPersonalPhon
 	if err != nil {
 		return SendPhoneCodeResult{Written: Written{pos}}, err
 	}
+	// The carrier check is recorded: refusals from here on still say where.
 	code, exp, resend, err := s.codes.Issue(ctx, PurposePersonalPhone+":"+c.Actor.AccountID, phone)
 	if err != nil {
-		return SendPhoneCodeResult{}, depErr("issue code", errCodesUnavailable, err)
+		return SendPhoneCodeResult{Written: Written{pos}}, depErr("issue code", errCodesUnavailable, err)
 	}
 	now := s.clock.Now()
 	if err := s.notifier.Notify(ctx, smsMessage(phone, fmt.Sprintf("您正在进行个人实名认证，验证码 %s，%d分钟内有效。", code, minutes(exp.Sub(now))), now)); err != nil {
-		return SendPhoneCodeResult{}, depErr("send code", errNotifyFailed, err)
+		return SendPhoneCodeResult{Written: Written{pos}}, depErr("send code", errNotifyFailed, err)
 	}
 	return SendPhoneCodeResult{MaskedPhone: maskPhone(phone), ExpiresAt: exp, ResendAfter: resend, Written: Written{pos}}, nil
 }
@@ -136,7 +152,8 @@ func (s *verifier) confirmPersonalPhoneCode(ctx context.Context, c ConfirmPerson
 	}
 	var codeErr error
 	left := -1
-	if p := acct.PendingCarrier(); p != nil && !acct.Verified() {
+	pending := acct.PendingCarrier()
+	if p := pending; p != nil && !acct.Verified() {
 		codeErr = s.codes.Verify(ctx, PurposePersonalPhone+":"+c.Actor.AccountID, p.Phone, c.Code)
 		if f, ok := fault.As(codeErr); ok {
 			if f.Code == "code_attempts_exhausted" || f.Code == "code_expired" {
@@ -147,12 +164,24 @@ func (s *verifier) confirmPersonalPhoneCode(ctx context.Context, c ConfirmPerson
 		}
 	}
 	acct, pos, err := s.decideAccount(ctx, c.Actor, c.Actor.AccountID, func(a *account.Account, now time.Time) ([]account.Event, error) {
+		// A carrier check that landed after the code was checked has not
+		// had its own code checked.
+		if !samePersonalCheck(pending, a.PendingCarrier()) {
+			return nil, errPhoneCheckChanged
+		}
 		return a.ConfirmPhone(codeErr, left, now)
 	})
 	if acct == nil {
 		return PersonalResult{}, err
 	}
 	return PersonalResult{Verified: acct.Verified(), Written: Written{pos}}, err
+}
+
+func samePersonalCheck(a, b *account.PersonalCarrierCheckPassed) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Name == b.Name && a.IDNumber == b.IDNumber && a.Phone == b.Phone
 }
 
 // StartPersonalFaceScan opens a face scan of the caller.

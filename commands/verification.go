@@ -187,6 +187,7 @@ func validID(id string) bool {
 type verifier struct {
 	enterprises
 	codes    CodeStore
+	senders  SenderLimit
 	notifier Notifier
 	clock    Clock
 	v        VerificationDeps
@@ -197,7 +198,25 @@ type verifier struct {
 // decide runs one decision against the enterprise's stream: load, decide,
 // append what was decided (refusals are recorded too), return the
 // decision's error if any.
+//
+// A decision that lost the race with another change of the enterprise is
+// taken again on the new state: what happened outside before it (a code the
+// store consumed, a deposit decided, a provider's verdict) must not be lost
+// to a 409, and the domain refuses what the new state no longer allows.
 func (s *verifier) decide(ctx context.Context, a Actor, id string, d func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error)) (*enterprise.Enterprise, uint64, error) {
+	for attempt := 1; ; attempt++ {
+		e, pos, err := s.decideOnce(ctx, a, id, d)
+		if attempt < decideAttempts && errors.Is(err, event.ErrConcurrency) {
+			continue
+		}
+		return e, pos, err
+	}
+}
+
+// decideAttempts bounds decide's retries after a concurrent change.
+const decideAttempts = 3
+
+func (s *verifier) decideOnce(ctx context.Context, a Actor, id string, d func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error)) (*enterprise.Enterprise, uint64, error) {
 	e, err := s.load(ctx, id)
 	if err != nil {
 		return nil, 0, err
@@ -444,6 +463,16 @@ type SendPhoneCodeResult struct {
 
 var errCarrierDown = fault.New(fault.Unavailable, "carrier_unavailable", "The carrier check is not available right now; try again shortly.")
 
+// allowSender counts a carrier check and its SMS against the client's
+// code limit, as registration codes are: each check is paid for, and its
+// answer tells whether a phone belongs to a name and ID number.
+func (s *verifier) allowSender(ctx context.Context, a Actor) error {
+	if err := s.senders.Allow(ctx, a.ClientIP); err != nil {
+		return depErr("limit code sender", errCodesUnavailable, err)
+	}
+	return nil
+}
+
 func (s *verifier) sendPhoneCode(ctx context.Context, c SendPhoneCode) (SendPhoneCodeResult, error) {
 	phone, err := parsePhone(c.Phone)
 	if err != nil {
@@ -454,13 +483,16 @@ func (s *verifier) sendPhoneCode(ctx context.Context, c SendPhoneCode) (SendPhon
 		return SendPhoneCodeResult{}, err
 	}
 	m := e.Method()
+	// The domain refuses what it would refuse anyway (a caller who does not
+	// run the case, a step not reached) before the carrier is asked and paid.
+	if _, err := e.CheckCarrier(c.Actor.AccountID, m, phone, enterprise.CarrierResult{Match: true}, s.clock.Now()); err != nil {
+		return SendPhoneCodeResult{}, err
+	}
 	name, id, ok := e.Identity(m)
-	if !ok || (m != enterprise.MethodLegalRepPhone && m != enterprise.MethodLetter) {
-		// Let the domain say what is wrong.
-		_, err := e.CheckCarrier(c.Actor.AccountID, m, phone, enterprise.CarrierResult{}, s.clock.Now())
-		if err == nil {
-			err = fault.New(fault.Rule, "phone_not_used", "The current willingness check does not use a phone code.")
-		}
+	if !ok {
+		return SendPhoneCodeResult{}, fault.New(fault.Rule, "phone_not_used", "The current willingness check does not use a phone code.")
+	}
+	if err := s.allowSender(ctx, c.Actor); err != nil {
 		return SendPhoneCodeResult{}, err
 	}
 	res, err := s.v.Carrier.Check(ctx, name, id, phone)
@@ -473,13 +505,14 @@ func (s *verifier) sendPhoneCode(ctx context.Context, c SendPhoneCode) (SendPhon
 	if err != nil {
 		return SendPhoneCodeResult{Written: Written{pos}}, err
 	}
+	// The carrier check is recorded: refusals from here on still say where.
 	code, exp, resend, err := s.codes.Issue(ctx, PurposeEnterprisePhone+":"+c.EnterpriseID, phone)
 	if err != nil {
-		return SendPhoneCodeResult{}, depErr("issue code", errCodesUnavailable, err)
+		return SendPhoneCodeResult{Written: Written{pos}}, depErr("issue code", errCodesUnavailable, err)
 	}
 	now := s.clock.Now()
 	if err := s.notifier.Notify(ctx, smsMessage(phone, fmt.Sprintf("您正在进行企业实名认证，验证码 %s，%d分钟内有效。", code, minutes(exp.Sub(now))), now)); err != nil {
-		return SendPhoneCodeResult{}, depErr("send code", errNotifyFailed, err)
+		return SendPhoneCodeResult{Written: Written{pos}}, depErr("send code", errNotifyFailed, err)
 	}
 	return SendPhoneCodeResult{MaskedPhone: maskPhone(phone), ExpiresAt: exp, ResendAfter: resend, Written: Written{pos}}, nil
 }
@@ -507,6 +540,13 @@ func (s *verifier) confirmPhoneCode(ctx context.Context, c ConfirmPhoneCode) (Ve
 		return VerificationResult{}, err
 	}
 	m := e.Method()
+	// Refused callers (not the case's operator, a step not reached) are
+	// refused before the code store counts a try of the case's code.
+	if _, err := e.ConfirmPhone(c.Actor.AccountID, m, nil, nil, s.clock.Now()); err != nil {
+		if f, ok := fault.As(err); !ok || f.Code != "code_not_requested" {
+			return VerificationResult{}, err
+		}
+	}
 	pending := e.PendingCarrier(m)
 	var codeErr error
 	var left *int
@@ -522,12 +562,27 @@ func (s *verifier) confirmPhoneCode(ctx context.Context, c ConfirmPhoneCode) (Ve
 		}
 	}
 	e, pos, err := s.decide(ctx, c.Actor, c.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+		// The code was checked against the phone seen above: a carrier
+		// check that landed meanwhile has not had its code checked.
+		if !sameCarrierCheck(pending, e.PendingCarrier(m)) {
+			return nil, errPhoneCheckChanged
+		}
 		return e.ConfirmPhone(c.Actor.AccountID, m, codeErr, left, now)
 	})
 	if e == nil {
 		return VerificationResult{}, err
 	}
 	return VerificationResult{Verified: e.Verified(), Step: e.Step(), Written: Written{pos}}, err
+}
+
+var errPhoneCheckChanged = fault.New(fault.Conflict, "phone_check_changed",
+	"The phone check changed while the code was being checked; enter the code of the latest SMS.")
+
+func sameCarrierCheck(a, b *enterprise.CarrierCheckPassed) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Method == b.Method && a.Person == b.Person && a.Name == b.Name && a.IDNumber == b.IDNumber && a.Phone == b.Phone
 }
 
 // StartFaceScan opens a face scan of the method's person.
@@ -808,8 +863,9 @@ func (s *verifier) requestMicroDeposit(ctx context.Context, c RequestMicroDeposi
 	if err != nil {
 		return RequestMicroDepositResult{}, err
 	}
-	// Recorded first, then paid: a crash in between leaves a deposit the
-	// user sees as never arriving and can ask again for.
+	// Recorded first, then paid: two requests at once pay once. A crash in
+	// between leaves a deposit that never arrives; the user can ask again
+	// once its deadline passed, or switch to the reverse deposit.
 	sendErr := s.v.Bank.Send(ctx, bank.Transfer{ID: transferID, ToHolder: req.Account.Holder, ToBank: req.Account.Bank, ToBranch: req.Account.Branch,
 		ToProvince: req.Account.Province, ToCity: req.Account.City, ToAccount: req.Account.AccountNumber, AmountFen: amount,
 		Memo: "企业打款认证款项, 请在signet页面回填金额"})
@@ -955,6 +1011,11 @@ func (s *verifier) statement(ctx context.Context, c StatementCallback) (Statemen
 		if e, err = s.load(ctx, eid); err != nil {
 			return StatementResult{}, err
 		}
+		if e.Judged(l.StatementID) {
+			// Judged by a delivery that has not (or never) recorded the
+			// line in its own stream yet.
+			return StatementResult{EnterpriseID: eid, Outcome: "duplicate"}, nil
+		}
 		if decided, err = e.MatchStatement(l, now); err != nil {
 			res.Outcome, res.Reason = "unmatched", "not_awaiting"
 			decided = nil
@@ -973,21 +1034,32 @@ func (s *verifier) statement(ctx context.Context, c StatementCallback) (Statemen
 			}
 		}
 	}
-	// The statement stream is written first with "no stream": a line the
-	// feed delivers twice (even concurrently) is judged once.
-	if _, err := s.save(ctx, nil, stream, event.NoStream, []enterprise.Event{enterprise.BankStatementReceived{Statement: l, EnterpriseID: eid,
-		Outcome: res.Outcome, Reason: res.Reason, ReceivedAt: now.UTC()}}, a.meta(now, eid)); err != nil {
-		if errors.Is(err, event.ErrConcurrency) {
-			return StatementResult{Outcome: "duplicate"}, nil
-		}
-		return StatementResult{}, err
-	}
+	// The enterprise's record comes first, at the version judged: a
+	// concurrent delivery of the same line conflicts there (and its
+	// redelivery finds the line judged), and a failure here leaves nothing
+	// behind, so the feed's redelivery judges the line again. Writing the
+	// statement stream first would lose a payment whose enterprise append
+	// failed: every redelivery would be a "duplicate".
 	if len(decided) > 0 {
 		pos, err := s.save(ctx, e, enterprise.StreamOf(eid), event.Exactly(e.Version()), decided, a.meta(now, eid))
 		if err != nil {
 			return StatementResult{}, err
 		}
 		res.Position = pos
+	}
+	// "No stream": a line the feed delivers twice is recorded once.
+	if _, err := s.save(ctx, nil, stream, event.NoStream, []enterprise.Event{enterprise.BankStatementReceived{Statement: l, EnterpriseID: eid,
+		Outcome: res.Outcome, Reason: res.Reason, ReceivedAt: now.UTC()}}, a.meta(now, eid)); err != nil {
+		switch {
+		case res.Position > 0:
+			// The judgement is on the enterprise's stream, which a
+			// redelivery consults; only the fast answer is missing.
+			s.log.WarnContext(ctx, "statement line judged but not recorded", "statement", l.StatementID, "enterprise", eid, "err", err)
+			return res, nil
+		case errors.Is(err, event.ErrConcurrency):
+			return StatementResult{Outcome: "duplicate"}, nil
+		}
+		return StatementResult{}, err
 	}
 	return res, nil
 }
@@ -1034,7 +1106,10 @@ func (s *verifier) attribute(ctx context.Context, l enterprise.StatementLine) (s
 		if err != nil {
 			return "", "", err
 		}
-		if e.AwaitsReverseDeposit() {
+		// Only for the payer name of its current request: an earlier
+		// request (materials since submitted under another name) does not
+		// make the payer ambiguous.
+		if e.AwaitsPaymentFrom(l.PayerName) {
 			waiting[id] = true
 		}
 	}

@@ -368,7 +368,8 @@ func (a *api) requestMicroDeposit(w http.ResponseWriter, r *http.Request) {
 	res, err := a.cmds.RequestMicroDeposit.Handle(r.Context(), commands.RequestMicroDeposit{Actor: actor(r), EnterpriseID: mux.Vars(r)["id"],
 		Account: enterprise.BankAccount{Holder: req.Holder, Bank: req.Bank, Branch: req.Branch, Province: req.Province, City: req.City, AccountNumber: req.AccountNumber}})
 	if err != nil {
-		web.WriteError(w, r, err)
+		// A transfer the bank refused is recorded (requested, then failed).
+		fail(w, r, res.Position, err)
 		return
 	}
 	written(w, http.StatusCreated, res.Position, depositRequested{TransferID: res.TransferID, Deadline: res.Deadline,

@@ -371,6 +371,7 @@ func TestVerifyByAuthorizationLetter(t *testing.T) {
 	if sms := lastSMS(t, e.c, "13700137000"); !strings.Contains(sms, "公章不清晰") {
 		t.Fatalf("rejection SMS %q", sms)
 	}
+	u.pos = reviewer.pos // read the reviewer's write
 	v := u.view(id)
 	raw, _ := json.Marshal(v)
 	if !strings.Contains(string(raw), "公章不清晰") || strings.Contains(string(raw), agentID) {
@@ -615,6 +616,7 @@ func TestMembersJoinThroughShareLink(t *testing.T) {
 		t.Fatal("a refused registration left an account")
 	}
 	r := reg("13800138063", inv.Token)
+	admin.pos = r.Header.Get("Signet-Position") // the admin lists members after this join
 	var regOut struct {
 		Joined struct {
 			EnterpriseID string `json:"enterprise_id"`

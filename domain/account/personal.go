@@ -174,7 +174,8 @@ func (a *Account) CheckCarrier(name, idNumber, phone string, match bool, reason 
 // carrier check: codeErr is nil when the code was right, else the code
 // store's refusal (recorded, then returned). attemptsLeft is how many more
 // codes may be tried for this one (0 when it is burnt, which ends the
-// pending check). A right code verifies the person and grants the quota.
+// pending check; negative when the store does not say, which keeps it). A
+// right code verifies the person and grants the quota.
 func (a *Account) ConfirmPhone(codeErr error, attemptsLeft int, now time.Time) ([]Event, error) {
 	if err := a.checkVerifiable(); err != nil {
 		return nil, err
@@ -188,9 +189,12 @@ func (a *Account) ConfirmPhone(codeErr error, attemptsLeft int, now time.Time) (
 		if f, ok := fault.As(codeErr); ok {
 			reason = f.Code
 		}
-		left := max(attemptsLeft, 0)
+		var left *int
+		if attemptsLeft >= 0 {
+			left = &attemptsLeft
+		}
 		return []Event{PersonalCheckFailed{Method: MethodPhone, Step: "code", Reason: reason, Detail: "phone " + identity.MaskPhone(c.Phone),
-			AttemptsLeft: &left, FailedAt: timestamp(now)}}, codeErr
+			AttemptsLeft: left, FailedAt: timestamp(now)}}, codeErr
 	}
 	return a.verify(c.Name, c.IDNumber, MethodPhone, now), nil
 }

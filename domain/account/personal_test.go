@@ -238,15 +238,23 @@ func TestConfirmPhone(t *testing.T) {
 	})
 
 	// A code store error that is not a refusal is recorded as wrong_code
-	// and comes back as it is.
+	// and comes back as it is; with no count of tries left (-1), the
+	// pending check stays.
 	a := &Account{}
 	for _, e := range pending {
 		a.Apply(e)
 	}
 	boom := errors.New("code store down")
 	got, err := a.ConfirmPhone(boom, -1, t0)
-	if err != boom || !reflect.DeepEqual(got, failed("wrong_code", 0)) {
+	want := []Event{PersonalCheckFailed{Method: MethodPhone, Step: "code", Reason: "wrong_code", Detail: "phone 138****8000", FailedAt: at}}
+	if err != boom || !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %#v, %v", got, err)
+	}
+	for _, e := range got {
+		a.Apply(e)
+	}
+	if a.PendingCarrier() == nil {
+		t.Fatal("a wrong code of unknown tries left ended the pending check")
 	}
 }
 

@@ -451,7 +451,10 @@ func (e *Enterprise) FaceResult(sessionID string, passed bool, score float64, re
 			Detail: "session " + sessionID, SessionID: sessionID, FailedAt: timestamp(now)}}, nil
 	}
 	out := []Event{FaceVerified{Method: m, SessionID: sessionID, Person: s.started.Person, Score: score, VerifiedAt: timestamp(now)}}
-	if m == MethodLegalRepFace && e.verified == nil && e.method == m && e.materials != nil && !now.After(e.materials.ExpiresAt) {
+	// The scan proves the current materials' legal representative even if
+	// the operator switched methods meanwhile (as a matched reverse deposit
+	// does): otherwise the proof would block new scans and count for nothing.
+	if m == MethodLegalRepFace && e.verified == nil && e.materials != nil && !now.After(e.materials.ExpiresAt) {
 		out = append(out, e.complete(m, now)...)
 	}
 	return out, nil
@@ -665,6 +668,12 @@ func (e *Enterprise) AwaitsReverseDeposit() bool {
 	return e.verified == nil && e.reverse != nil && e.reverse.matched == nil
 }
 
+// AwaitsPaymentFrom reports whether a payment is expected from payer: the
+// payer name of the current request, not one of earlier materials.
+func (e *Enterprise) AwaitsPaymentFrom(payer string) bool {
+	return e.AwaitsReverseDeposit() && normName(e.reverse.req.PayerName) == normName(payer)
+}
+
 // MatchStatement judges an incoming payment attributed to this enterprise
 // against the seed's conditions, in the seed's order; the first broken one
 // is recorded as the reason.
@@ -760,6 +769,10 @@ func (e *Enterprise) Join(accountID, invitationID string, now time.Time) ([]Even
 	if e.members[accountID] != "" {
 		return nil, fault.New(fault.Conflict, "already_member", "You are already a member of this enterprise.")
 	}
+	// Removal sticks: links made before it do not bring the account back.
+	if at, ok := e.removed[accountID]; ok && !e.invitations[invitationID].created.CreatedAt.After(at) {
+		return nil, fault.New(fault.Forbidden, "removed_from_enterprise", "You were removed from this enterprise; ask its administrator for a new invitation link.")
+	}
 	return []Event{MemberJoined{AccountID: accountID, Role: role, InvitationID: invitationID, JoinedAt: timestamp(now)}}, nil
 }
 
@@ -770,6 +783,10 @@ func (e *Enterprise) ChangeRole(actor, target string, role Role, now time.Time) 
 	}
 	if role != Admin && role != Member {
 		return nil, fault.Invalidf("role", "invalid_role", "A member's role is admin or member.")
+	}
+	// As with invitations: only the master admin makes administrators.
+	if role == Admin && e.members[actor] != MasterAdmin {
+		return nil, fault.New(fault.Forbidden, "master_admin_only", "Only the master admin may make a member an administrator.")
 	}
 	if e.members[target] == role {
 		return nil, nil

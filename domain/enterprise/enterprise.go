@@ -158,6 +158,9 @@ type Enterprise struct {
 
 	members     map[string]Role
 	invitations map[string]invitation // by invitation ID
+	removed     map[string]time.Time  // when each removed account was last removed
+
+	judged map[string]bool // bank statement lines judged, by statement ID
 }
 
 // New returns an empty aggregate (the state before EnterpriseCreated).
@@ -178,6 +181,8 @@ func (e *Enterprise) Apply(ev Event) error {
 		e.faceOK = map[Method]*FaceVerified{}
 		e.members = map[string]Role{}
 		e.invitations = map[string]invitation{}
+		e.removed = map[string]time.Time{}
+		e.judged = map[string]bool{}
 		e.version++
 		return nil
 	}
@@ -248,10 +253,12 @@ func (e *Enterprise) Apply(ev Event) error {
 	case ReverseDepositRequested:
 		e.reverse = &reverseState{req: ev}
 	case ReverseDepositMismatched:
+		e.judged[ev.Statement.StatementID] = true
 		if e.reverse != nil {
 			e.reverse.mismatches = append(e.reverse.mismatches, ev)
 		}
 	case ReverseDepositMatched:
+		e.judged[ev.Statement.StatementID] = true
 		if e.reverse != nil {
 			e.reverse.matched = &ev
 		}
@@ -267,6 +274,7 @@ func (e *Enterprise) Apply(ev Event) error {
 		e.members[ev.AccountID] = ev.Role
 	case MemberRemoved:
 		delete(e.members, ev.AccountID)
+		e.removed[ev.AccountID] = ev.RemovedAt
 	default:
 		return fmt.Errorf("%w: %s is not an enterprise event", event.ErrInvalid, ev.EventType())
 	}
@@ -282,6 +290,11 @@ func (e *Enterprise) resetWillingness() {
 	e.phones = map[Method]*PhoneVerified{}
 	e.faceOK = map[Method]*FaceVerified{}
 	e.letter, e.deposit, e.reverse = nil, nil, nil
+	// A scan still open was started for the old materials' person: its
+	// result must not prove the new ones.
+	for _, s := range e.faces {
+		s.done = true
+	}
 }
 
 // Replay rebuilds an enterprise from its stream read forwards from version 1.
@@ -371,6 +384,10 @@ func (e *Enterprise) Deposit() (MicroDepositRequested, bool) {
 	}
 	return e.deposit.req, true
 }
+
+// Judged reports whether a bank statement line was already judged against
+// this enterprise (matched or mismatched).
+func (e *Enterprise) Judged(statementID string) bool { return e.judged[statementID] }
 
 // Reverse returns the current reverse-deposit request, if any.
 func (e *Enterprise) Reverse() (ReverseDepositRequested, bool) {
