@@ -27,6 +27,7 @@ import (
 	"signet/infra/ocr"
 	"signet/infra/password"
 	"signet/infra/redisdb/redistest"
+	"signet/infra/registry"
 )
 
 var ctx = context.Background()
@@ -95,7 +96,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 	w.carrier, w.face, w.bank = carrier.NewDev(w.clock), face.NewDev(w.clock), bank.NewDev(w.clock)
 	d := commands.Deps{
 		Verification: commands.VerificationDeps{
-			Blobs: blobs, Recognizer: ocr.Manual{}, Carrier: w.carrier, Face: w.face, Bank: w.bank,
+			Blobs: blobs, Recognizer: ocr.Manual{}, Carrier: w.carrier, Registry: registry.NewDev(w.clock), Face: w.face, Bank: w.bank,
 			FaceCounter: codes.NewDailyCount(db, "face", []byte("k")), FaceCallbackURL: "http://127.0.0.1:8080/api/v1/callbacks/face",
 			PlatformAccount: enterprise.PlatformAccount{Holder: "签网科技（演示）有限公司", AccountNumber: "10450000000000001"},
 			RenderLetter:    letter.Render, PlatformName: "signet",

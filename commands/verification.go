@@ -19,6 +19,7 @@ import (
 	"signet/infra/face"
 	"signet/infra/letter"
 	"signet/infra/ocr"
+	"signet/infra/registry"
 )
 
 // Ports of real-name verification. Real providers are out of reach here;
@@ -35,6 +36,11 @@ type (
 		Portrait(ctx context.Context, img []byte) (ocr.PortraitFields, error)
 		Emblem(ctx context.Context, img []byte) (ocr.EmblemFields, error)
 		Name() string
+	}
+	// RegistryChecker asks the business registry whether an enterprise is
+	// registered with this code, name and legal representative.
+	RegistryChecker interface {
+		Check(ctx context.Context, uscc, name, legalRep string) (registry.Result, error)
 	}
 	// CarrierChecker asks the carrier whether a phone is registered to a
 	// name and ID number (运营商三要素).
@@ -60,6 +66,7 @@ type VerificationDeps struct {
 	Blobs       Blobs
 	Recognizer  Recognizer
 	Carrier     CarrierChecker
+	Registry    RegistryChecker
 	Face        FaceProvider
 	Bank        BankTransfers
 	FaceCounter DailyCounter
@@ -78,7 +85,7 @@ func (v VerificationDeps) check() error {
 	for _, d := range []struct {
 		n  string
 		ok bool
-	}{{"Blobs", v.Blobs != nil}, {"Recognizer", v.Recognizer != nil}, {"Carrier", v.Carrier != nil}, {"Face", v.Face != nil},
+	}{{"Blobs", v.Blobs != nil}, {"Recognizer", v.Recognizer != nil}, {"Carrier", v.Carrier != nil}, {"Registry", v.Registry != nil}, {"Face", v.Face != nil},
 		{"Bank", v.Bank != nil}, {"FaceCounter", v.FaceCounter != nil}, {"RenderLetter", v.RenderLetter != nil}} {
 		if !d.ok {
 			missing = append(missing, d.n)
@@ -419,14 +426,40 @@ type SubmitMaterialsResult struct {
 	Written
 }
 
+var errRegistryDown = fault.New(fault.Unavailable, "registry_unavailable", "The business registry cannot be reached right now; try again shortly.")
+
+// submitMaterials validates the materials, asks the business registry
+// whether the enterprise exists as submitted (the seed's "consistency check
+// against authoritative data sources"), and records either the materials or
+// the registry's refusal.
 func (s *verifier) submitMaterials(ctx context.Context, c SubmitMaterials) (SubmitMaterialsResult, error) {
 	m := c.Materials
 	m.PolicyVersion = s.policy
+	e, err := s.load(ctx, c.EnterpriseID)
+	if err != nil {
+		return SubmitMaterialsResult{}, err
+	}
+	evs, err := e.Submit(c.Actor.AccountID, m, s.clock.Now())
+	if err != nil {
+		return SubmitMaterialsResult{}, err
+	}
+	sub := evs[0].(enterprise.MaterialsSubmitted)
+	// Each registry query is paid for: counted like a carrier check.
+	if err := s.allowSender(ctx, c.Actor); err != nil {
+		return SubmitMaterialsResult{}, err
+	}
+	reg, err := s.v.Registry.Check(ctx, sub.USCC, sub.Name, sub.LegalRepName)
+	if err != nil {
+		return SubmitMaterialsResult{}, depErr("registry check", errRegistryDown, err)
+	}
 	e, pos, err := s.decide(ctx, c.Actor, c.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+		if !reg.Match {
+			return e.RefuseMaterials(c.Actor.AccountID, sub, reg.Reason, now)
+		}
 		return e.Submit(c.Actor.AccountID, m, now)
 	})
 	if err != nil {
-		return SubmitMaterialsResult{}, err
+		return SubmitMaterialsResult{Written: Written{pos}}, err
 	}
 	return SubmitMaterialsResult{Name: e.Materials().Name, ExpiresAt: e.Materials().ExpiresAt, Written: Written{pos}}, nil
 }

@@ -74,14 +74,14 @@ func TestOnlyMasterAdminMakesAdmins(t *testing.T) {
 	master.call(http.MethodPut, base+"/members/"+memberID, map[string]string{"role": "admin"}, http.StatusOK)
 }
 
-// Every carrier check is paid for and tells whether a phone belongs to a
+// Every carrier check (and registry query) is paid for and tells whether a phone belongs to a
 // name and ID number: the checks of one client count against its code
 // limit, personal and enterprise alike, and a refused one never reaches
 // the carrier.
 func TestCarrierChecksCountAgainstClientLimit(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.CodesPerHour = 5
-	e := start(t, cfg, roles{true, true, true}, nil) // the registration below is the first code
+	cfg.CodesPerHour = 6
+	e := start(t, cfg, roles{true, true, true}, nil) // the registration code and the registry query of the materials count too
 	u := newUser(t, e, "13800138421")
 	u.upload("/api/v1/me/id-cards/portrait", photo(t, 40), http.StatusOK)
 	u.upload("/api/v1/me/id-cards/emblem", photo(t, 50), http.StatusOK)

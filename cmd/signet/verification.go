@@ -26,6 +26,7 @@ import (
 	"signet/infra/face"
 	"signet/infra/letter"
 	"signet/infra/ocr"
+	"signet/infra/registry"
 	"signet/infra/web"
 )
 
@@ -36,6 +37,7 @@ const platformName = "signet"
 // replace them behind the same ports.
 type providers struct {
 	carrier    *carrier.Dev
+	registry   *registry.Dev
 	face       *face.Dev
 	bank       *bank.Dev
 	faceSecret []byte
@@ -56,6 +58,7 @@ func (a *app) verificationDeps(key []byte) (commands.VerificationDeps, error) {
 	}
 	a.providers = &providers{
 		carrier:    carrier.NewDev(a.clock),
+		registry:   registry.NewDev(a.clock),
 		face:       face.NewDev(a.clock),
 		bank:       bank.NewDev(a.clock),
 		faceSecret: secretOr(a.cfg.FaceSecret, derive(key, "face callbacks")),
@@ -66,6 +69,7 @@ func (a *app) verificationDeps(key []byte) (commands.VerificationDeps, error) {
 		Blobs:           blobs,
 		Recognizer:      ocr.Detect(a.log),
 		Carrier:         a.providers.carrier,
+		Registry:        a.providers.registry,
 		Face:            a.providers.face,
 		Bank:            a.providers.bank,
 		FaceCounter:     codes.NewDailyCount(a.redis, "face-scans", derive(key, "face scan counts")),
@@ -117,6 +121,9 @@ func (a *app) devProviderRoutes(r *mux.Router) {
 			out = append(out, check{c.Name, identity.MaskIDNumber(c.IDNumber), identity.MaskPhone(c.Phone), c.Result.Match, c.Result.Reason, c.At})
 		}
 		web.WriteJSON(w, http.StatusOK, out)
+	}).Methods(http.MethodGet)
+	r.HandleFunc("/dev/registry/checks", func(w http.ResponseWriter, req *http.Request) {
+		web.WriteJSON(w, http.StatusOK, a.providers.registry.Checks())
 	}).Methods(http.MethodGet)
 	r.HandleFunc("/dev/face/sessions", func(w http.ResponseWriter, req *http.Request) {
 		type session struct {

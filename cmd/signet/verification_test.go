@@ -549,6 +549,18 @@ func TestSeedSamplesAreRefusedWithReasons(t *testing.T) {
 		t.Fatalf("refused submissions recorded %d MaterialsSubmitted", n)
 	}
 
+	// The business registry must know the enterprise as submitted (the dev
+	// registry refuses names containing 错); the refusal is recorded and shown.
+	m["accept_personal_data_policy"] = true
+	m["name"] = "杭州错字食品贸易有限公司"
+	u.refused(http.MethodPost, base+"/materials", m, http.StatusUnprocessableEntity, "registry_mismatch")
+	if evs := e.events(created.ID, enterprise.TypeMaterialsRefused); len(evs) != 1 || evs[0].(enterprise.MaterialsRefused).Reason != "name_mismatch" {
+		t.Fatalf("registry refusal recorded as %+v", evs)
+	}
+	if raw, _ := json.Marshal(u.view(created.ID)); !strings.Contains(string(raw), "name_mismatch") {
+		t.Fatalf("the case view does not show the registry's refusal: %s", raw)
+	}
+
 	// Sole proprietor: the name is legal representative + USCC.
 	m["accept_personal_data_policy"] = true
 	m["name"], m["sole_proprietor"] = "", true

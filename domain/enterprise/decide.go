@@ -196,6 +196,30 @@ func (e *Enterprise) Submit(actor string, m Materials, now time.Time) ([]Event, 
 	return []Event{out}, nil
 }
 
+// RegistryMismatches names the registry's reasons for users.
+var registryReasons = map[string]string{
+	"not_registered":     "no enterprise is registered under this unified social credit code",
+	"name_mismatch":      "the enterprise registered under this code has another name",
+	"legal_rep_mismatch": "the registered legal representative of this enterprise is someone else",
+	"deregistered":       "this enterprise has been deregistered (注销)",
+}
+
+// RefuseMaterials records that the business registry does not confirm
+// materials that Submit accepted (sub is what Submit decided), and refuses
+// them with 422 registry_mismatch.
+func (e *Enterprise) RefuseMaterials(actor string, sub MaterialsSubmitted, reason string, now time.Time) ([]Event, error) {
+	if err := e.checkCase(actor); err != nil {
+		return nil, err
+	}
+	why, ok := registryReasons[reason]
+	if !ok {
+		why = "the business registry does not confirm these details"
+	}
+	return []Event{MaterialsRefused{Name: sub.Name, USCC: sub.USCC, LegalRepName: sub.LegalRepName, Reason: orDefault(reason, "registry_mismatch"),
+			RefusedBy: actor, RefusedAt: timestamp(now)}},
+		rule("registry_mismatch", "The business registry does not confirm these details: %s. Check the name, the unified social credit code and the legal representative against the business licence.", why)
+}
+
 func personName(p Person) string {
 	if p == Agent {
 		return "agent"

@@ -153,6 +153,8 @@ type Enterprise struct {
 	reverse  *reverseState
 	failures []WillingnessCheckFailed
 
+	refusals int // MaterialsRefused so far
+
 	verified *EnterpriseVerified
 	quota    int
 
@@ -197,6 +199,8 @@ func (e *Enterprise) Apply(ev Event) error {
 	case MaterialsSubmitted:
 		e.materials = &ev
 		e.resetWillingness()
+	case MaterialsRefused:
+		e.refusals++
 	case WillingnessMethodChosen:
 		e.method = ev.Method
 	case WillingnessCheckFailed:
@@ -327,6 +331,9 @@ func (e *Enterprise) Materials() *MaterialsSubmitted    { return e.materials }
 func (e *Enterprise) License() *LicenseUploaded         { return e.license }
 func (e *Enterprise) Method() Method                    { return e.method }
 func (e *Enterprise) Quota() int                        { return e.quota }
+
+// Refusals counts the registry's refusals of submitted materials.
+func (e *Enterprise) Refusals() int { return e.refusals }
 func (e *Enterprise) Failures() []WillingnessCheckFailed {
 	return append([]WillingnessCheckFailed(nil), e.failures...)
 }

@@ -130,6 +130,10 @@ func TestDecisions(t *testing.T) {
 				return e.Submit(creator, Materials{SoleProprietor: true, USCC: " 91350100m000100y43 ", LegalRepName: "张三", LegalRepIDNumber: repID, Operator: LegalRep, AcceptPersonal: true, PolicyVersion: "1"}, t0)
 			}, []Event{MaterialsSubmitted{Name: "张三91350100M000100Y43", USCC: uscc, LegalRepName: "张三", LegalRepIDNumber: repID, Operator: LegalRep, SoleProprietor: true,
 				PersonalData: Consent{Accepted: true, Version: "1"}, PhoneFollowup: Consent{Version: "1"}, SubmittedBy: creator, SubmittedAt: t0, ExpiresAt: t0.Add(MaterialsValidFor)}}, ""},
+		{"the registry's refusal is recorded", cat([]Event{created()}, uploads(LegalRep)),
+			func(e *Enterprise) ([]Event, error) {
+				return e.RefuseMaterials(creator, submitted(LegalRep).(MaterialsSubmitted), "legal_rep_mismatch", later)
+			}, []Event{MaterialsRefused{Name: "杭州井然食品贸易有限公司", USCC: uscc, LegalRepName: "井然", Reason: "legal_rep_mismatch", RefusedBy: creator, RefusedAt: later}}, "registry_mismatch"},
 		{"only the creator runs the case", ready(LegalRep, MethodLegalRepPhone),
 			func(e *Enterprise) ([]Event, error) { return e.ChooseMethod("someone-else", MethodLegalRepFace, t0) }, nil, "not_case_operator"},
 		{"the letter needs an agent", cat([]Event{created()}, uploads(LegalRep), []Event{submitted(LegalRep)}),

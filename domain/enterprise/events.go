@@ -19,6 +19,7 @@ const (
 	TypeLicenseUploaded             = "LicenseUploaded"
 	TypeIDCardUploaded              = "IDCardUploaded"
 	TypeMaterialsSubmitted          = "MaterialsSubmitted"
+	TypeMaterialsRefused            = "MaterialsRefused"
 	TypeWillingnessMethodChosen     = "WillingnessMethodChosen"
 	TypeWillingnessCheckFailed      = "WillingnessCheckFailed"
 	TypeCarrierCheckPassed          = "CarrierCheckPassed"
@@ -128,6 +129,17 @@ type MaterialsSubmitted struct {
 	SubmittedBy      string    `json:"submitted_by"`
 	SubmittedAt      time.Time `json:"submitted_at"`
 	ExpiresAt        time.Time `json:"expires_at"`
+}
+
+// MaterialsRefused: the business registry does not know the enterprise as
+// submitted (工商信息核验): wrong name, legal representative or code.
+type MaterialsRefused struct {
+	Name         string    `json:"name"`
+	USCC         string    `json:"uscc"`
+	LegalRepName string    `json:"legal_rep_name"`
+	Reason       string    `json:"reason"`
+	RefusedBy    string    `json:"refused_by"` // the submitting account
+	RefusedAt    time.Time `json:"refused_at"`
 }
 
 // WillingnessMethodChosen: the operator picked (or switched to) a method.
@@ -414,6 +426,7 @@ func (EnterpriseCreated) EventType() string            { return TypeEnterpriseCr
 func (LicenseUploaded) EventType() string              { return TypeLicenseUploaded }
 func (IDCardUploaded) EventType() string               { return TypeIDCardUploaded }
 func (MaterialsSubmitted) EventType() string           { return TypeMaterialsSubmitted }
+func (MaterialsRefused) EventType() string             { return TypeMaterialsRefused }
 func (WillingnessMethodChosen) EventType() string      { return TypeWillingnessMethodChosen }
 func (WillingnessCheckFailed) EventType() string       { return TypeWillingnessCheckFailed }
 func (CarrierCheckPassed) EventType() string           { return TypeCarrierCheckPassed }
@@ -466,6 +479,7 @@ var registry = map[string]map[int]decoder{
 	TypeLicenseUploaded:             {1: jsonOf[LicenseUploaded]()},
 	TypeIDCardUploaded:              {1: jsonOf[IDCardUploaded]()},
 	TypeMaterialsSubmitted:          {1: jsonOf[MaterialsSubmitted]()},
+	TypeMaterialsRefused:            {1: jsonOf[MaterialsRefused]()},
 	TypeWillingnessMethodChosen:     {1: jsonOf[WillingnessMethodChosen]()},
 	TypeWillingnessCheckFailed:      {1: jsonOf[WillingnessCheckFailed]()},
 	TypeCarrierCheckPassed:          {1: jsonOf[CarrierCheckPassed]()},

@@ -25,8 +25,8 @@ const (
 
 // Result is the registry's answer; Reason is set when Match is false.
 type Result struct {
-	Match  bool
-	Reason string
+	Match  bool   `json:"match"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Checker asks the registry. An error means no answer; a mismatch is a

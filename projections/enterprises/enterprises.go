@@ -176,6 +176,11 @@ func (b *builder) event(ev enterprise.Event) {
 		b.hset("method", string(ev.Method))
 	case enterprise.WillingnessCheckFailed:
 		b.failure(ev)
+	case enterprise.MaterialsRefused:
+		// Shown with the failures: the registry's "no" is why the case
+		// is still at the materials step.
+		b.add(projections.ZAdd(failuresKey(b.eid), float64(b.version), mustJSON(Failure{At: ev.RefusedAt.UTC(), Step: "registry",
+			Reason: ev.Reason, Detail: scrub(ev.Name + " " + ev.USCC), Version: b.version})))
 	case enterprise.CarrierCheckPassed:
 		b.hset(phoneField(ev.Method, "pending"), identity.MaskPhone(ev.Phone), phoneField(ev.Method, "person"), string(ev.Person))
 	case enterprise.PhoneVerified:

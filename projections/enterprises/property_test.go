@@ -171,8 +171,13 @@ func (g *gen) act() {
 		if op == enterprise.Agent {
 			mat.AgentName, mat.AgentIDNumber = agentName, agentID
 		}
+		refused := g.pick(6) == 0
 		g.do(c, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
-			return e.Submit(c, mat, now)
+			evs, err := e.Submit(c, mat, now)
+			if err == nil && refused {
+				return e.RefuseMaterials(c, evs[0].(enterprise.MaterialsSubmitted), "legal_rep_mismatch", now)
+			}
+			return evs, err
 		})
 	case 3, 4:
 		nm := enterprise.Methods[g.pick(len(enterprise.Methods))]
@@ -331,7 +336,7 @@ func (g *gen) compare(seed uint64) {
 	if v.Version != e.Version() {
 		fail("version", v.Version, e.Version())
 	}
-	if want := min(len(e.Failures()), 50); len(v.Failures) != want {
+	if want := min(len(e.Failures())+e.Refusals(), 50); len(v.Failures) != want {
 		fail("failures", len(v.Failures), want)
 	}
 	members, err := w.reader.Members(w.ctx, k.id)
