@@ -97,7 +97,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 	d := commands.Deps{
 		Verification: commands.VerificationDeps{
 			Blobs: blobs, Recognizer: ocr.Manual{}, Carrier: w.carrier, Registry: registry.NewDev(w.clock), Face: w.face, Bank: w.bank,
-			FaceCounter: codes.NewDailyCount(db, "face", []byte("k")), FaceCallbackURL: "http://127.0.0.1:8080/api/v1/callbacks/face",
+			FaceCounter: codes.NewDailyCount(db, "face", []byte("k")), DepositCounter: codes.NewDailyCount(db, "deposits", []byte("k")), FaceCallbackURL: "http://127.0.0.1:8080/api/v1/callbacks/face",
 			PlatformAccount: enterprise.PlatformAccount{Holder: "签网科技（演示）有限公司", AccountNumber: "10450000000000001"},
 			RenderLetter:    letter.Render, PlatformName: "signet",
 		},

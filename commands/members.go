@@ -127,8 +127,8 @@ func (s *verifier) acceptInvitation(ctx context.Context, c AcceptInvitation) (Ac
 	var role enterprise.Role
 	_, pos, err := s.decide(ctx, c.Actor, reg.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 		evs, err := e.Join(c.Actor.AccountID, reg.InvitationID, now)
-		if len(evs) == 1 {
-			role = evs[0].(enterprise.MemberJoined).Role
+		if j, ok := firstOf[enterprise.MemberJoined](evs); ok {
+			role = j.Role
 		}
 		return evs, err
 	})

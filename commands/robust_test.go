@@ -328,7 +328,9 @@ func TestConcurrentMicroDepositRequestsPayOnce(t *testing.T) {
 			paid++
 		}
 	}
-	if paid != 1 || count["ok"] != 1 || count["ok"]+count["deposit_pending"]+count["concurrent_change"] != 8 {
+	// Racing requests may also use up the day's deposits for the code: they
+	// are refused, never paid.
+	if paid != 1 || count["ok"] != 1 || count["ok"]+count["deposit_pending"]+count["concurrent_change"]+count["deposit_daily_limit"] != 8 {
 		t.Fatalf("%d transfers paid; outcomes %v", paid, count)
 	}
 	if evs := strings.Count(strings.Join(enterpriseEvents(t, w, id), ","), enterprise.TypeMicroDepositRequested); evs != 1 {

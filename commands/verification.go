@@ -70,6 +70,8 @@ type VerificationDeps struct {
 	Face        FaceProvider
 	Bank        BankTransfers
 	FaceCounter DailyCounter
+	// DepositCounter numbers micro-deposits per USCC per day.
+	DepositCounter DailyCounter
 	// FaceCallbackURL is where the face provider posts results.
 	FaceCallbackURL string
 	// PlatformAccount receives reverse deposits.
@@ -86,7 +88,7 @@ func (v VerificationDeps) check() error {
 		n  string
 		ok bool
 	}{{"Blobs", v.Blobs != nil}, {"Recognizer", v.Recognizer != nil}, {"Carrier", v.Carrier != nil}, {"Registry", v.Registry != nil}, {"Face", v.Face != nil},
-		{"Bank", v.Bank != nil}, {"FaceCounter", v.FaceCounter != nil}, {"RenderLetter", v.RenderLetter != nil}} {
+		{"Bank", v.Bank != nil}, {"FaceCounter", v.FaceCounter != nil}, {"DepositCounter", v.DepositCounter != nil}, {"RenderLetter", v.RenderLetter != nil}} {
 		if !d.ok {
 			missing = append(missing, d.n)
 		}
@@ -815,8 +817,8 @@ func (s *verifier) uploadLetter(ctx context.Context, c UploadLetter) (UploadLett
 	var due time.Time
 	_, pos, err := s.decide(ctx, c.Actor, c.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 		evs, err := e.UploadLetter(c.Actor.AccountID, f, now)
-		if len(evs) == 1 {
-			due = evs[0].(enterprise.AuthorizationLetterUploaded).ReviewDue
+		if u, ok := firstOf[enterprise.AuthorizationLetterUploaded](evs); ok {
+			due = u.ReviewDue
 		}
 		return evs, err
 	})
@@ -885,11 +887,14 @@ func (s *verifier) requestMicroDeposit(ctx context.Context, c RequestMicroDeposi
 	}
 	amount := n.Int64() + 1
 	transferID := "md." + c.EnterpriseID + "." + randomToken(6)
+	if pos, err := s.countDeposit(ctx, c); err != nil {
+		return RequestMicroDepositResult{Written: Written{pos}}, err
+	}
 	var req enterprise.MicroDepositRequested
 	_, pos, err := s.decide(ctx, c.Actor, c.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 		evs, err := e.RequestMicroDeposit(c.Actor.AccountID, c.Account, transferID, amount, now)
-		if len(evs) == 1 {
-			req = evs[0].(enterprise.MicroDepositRequested)
+		if r, ok := firstOf[enterprise.MicroDepositRequested](evs); ok {
+			req = r
 		}
 		return evs, err
 	})
@@ -916,6 +921,33 @@ func (s *verifier) requestMicroDeposit(ctx context.Context, c RequestMicroDeposi
 		return RequestMicroDepositResult{Written: Written{pos}}, depErr("pay micro deposit", errBankDown, sendErr)
 	}
 	return RequestMicroDepositResult{TransferID: transferID, Deadline: req.Deadline, Written: Written{pos}}, nil
+}
+
+// countDeposit takes one of the day's deposits for the enterprise's code
+// (across its cases), refusing and recording beyond the allowance. Requests
+// the domain would refuse anyway are not counted.
+func (s *verifier) countDeposit(ctx context.Context, c RequestMicroDeposit) (uint64, error) {
+	e, err := s.load(ctx, c.EnterpriseID)
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock.Now()
+	// Only requests the domain would accept count; a refusal it records
+	// (the per-case limit) is left to the real decision.
+	if evs, err := e.RequestMicroDeposit(c.Actor.AccountID, c.Account, "precheck", 1, now); err != nil {
+		if len(evs) == 0 {
+			return 0, err
+		}
+		return 0, nil
+	}
+	n, err := s.v.DepositCounter.Take(ctx, e.Materials().USCC, enterprise.NextDay(now))
+	if err != nil {
+		return 0, fmt.Errorf("count deposits: %w: %w", errBankDown, err)
+	}
+	_, pos, err := s.decide(ctx, c.Actor, c.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+		return e.CheckDepositDay(c.Actor.AccountID, n, now)
+	})
+	return pos, err
 }
 
 // ConfirmMicroDeposit checks the amount the user read off the statement.
@@ -1156,6 +1188,18 @@ func (s *verifier) attribute(ctx context.Context, l enterprise.StatementLine) (s
 		return id, "", nil
 	}
 	return "", "", nil
+}
+
+// firstOf finds the first event of type T among decided events (a decision
+// may return a refusal record instead of what was asked for).
+func firstOf[T enterprise.Event](evs []enterprise.Event) (T, bool) {
+	for _, ev := range evs {
+		if t, ok := ev.(T); ok {
+			return t, true
+		}
+	}
+	var zero T
+	return zero, false
 }
 
 func orDefault(s, d string) string {

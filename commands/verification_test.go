@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"signet/commands"
 	"signet/domain/enterprise"
@@ -83,6 +84,9 @@ func TestOneUSCCIsVerifiedOnce(t *testing.T) {
 		acct := register(t, w, fmt.Sprintf("1380013810%d", i)).AccountID
 		id, fen := depositCase(t, w, acct)
 		attempts = append(attempts, attempt{commands.Actor{AccountID: acct}, id, fen})
+		if i%enterprise.MicroDepositsPerDay == enterprise.MicroDepositsPerDay-1 {
+			w.clock.Advance(24 * time.Hour) // one code gets MicroDepositsPerDay deposits a day
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(attempts))
@@ -156,5 +160,39 @@ func TestStatementIsJudgedOnce(t *testing.T) {
 	}
 	if n := strings.Count(strings.Join(enterpriseEvents(t, w, id), ","), "EnterpriseVerified"); n != 1 {
 		t.Fatalf("%d EnterpriseVerified", n)
+	}
+}
+
+// The amount of a micro-deposit cannot be guessed by asking for deposit
+// after deposit: two a day per code, three per case, each refusal recorded.
+func TestMicroDepositsAreLimited(t *testing.T) {
+	w := newWorld(t)
+	acct := register(t, w, "13800138230").AccountID
+	a := commands.Actor{AccountID: acct}
+	id, _ := depositCase(t, w, acct)
+	again := func() error {
+		t.Helper()
+		// The last deposit failed at the bank, so a new one may be asked for.
+		for _, tr := range w.bank.Transfers() {
+			if strings.Contains(tr.ID, id) {
+				_, _ = w.cmds.TransferStatus.Handle(ctx, commands.TransferStatusCallback{Status: bank.TransferStatus{TransferID: tr.ID, Status: "failed", Reason: "test"}})
+			}
+		}
+		_, err := w.cmds.RequestMicroDeposit.Handle(ctx, commands.RequestMicroDeposit{Actor: a, EnterpriseID: id, Account: enterprise.BankAccount{
+			Bank: "招商银行", Branch: "杭州高新支行", Province: "浙江省", City: "杭州市", AccountNumber: "6214830112345678"}})
+		return err
+	}
+	if err := again(); err != nil { // the second of the day
+		t.Fatal(err)
+	}
+	wantFault(t, again(), fault.RateLimited, "deposit_daily_limit", "")
+	w.clock.Advance(24 * time.Hour)
+	if err := again(); err != nil { // the case's third
+		t.Fatal(err)
+	}
+	wantFault(t, again(), fault.Rule, "deposit_limit", "")
+	evs := strings.Join(enterpriseEvents(t, w, id), ",")
+	if strings.Count(evs, "MicroDepositRequested") != enterprise.MicroDepositsPerCase || strings.Count(evs, "WillingnessCheckFailed") != 2 {
+		t.Fatalf("events %s", evs)
 	}
 }

@@ -73,6 +73,7 @@ func (a *app) verificationDeps(key []byte) (commands.VerificationDeps, error) {
 		Face:            a.providers.face,
 		Bank:            a.providers.bank,
 		FaceCounter:     codes.NewDailyCount(a.redis, "face-scans", derive(key, "face scan counts")),
+		DepositCounter:  codes.NewDailyCount(a.redis, "deposits", derive(key, "deposit counts")),
 		FaceCallbackURL: a.publicURL() + "/api/v1/callbacks/face",
 		PlatformAccount: enterprise.PlatformAccount{Holder: p.Holder, Bank: p.Bank, Branch: p.Branch, AccountNumber: p.Account, BankCode: p.BranchCode},
 		RenderLetter:    letter.Render,

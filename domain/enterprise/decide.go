@@ -586,6 +586,12 @@ func (e *Enterprise) RequestMicroDeposit(actor string, acct BankAccount, transfe
 	if e.deposit != nil && e.deposit.failed == "" && !e.deposit.done && now.Before(e.deposit.req.Deadline) && e.deposit.wrong < MicroDepositTries {
 		return nil, fault.New(fault.Conflict, "deposit_pending", "A deposit is already on its way; enter its amount, or wait for it to fail before asking again.")
 	}
+	if e.deposits >= MicroDepositsPerCase {
+		zero := 0
+		return []Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_limit",
+				Detail: fmt.Sprintf("%d deposits already paid for this case", e.deposits), AttemptsLeft: &zero, FailedAt: timestamp(now)}},
+			rule("deposit_limit", "This case has had %d deposits, the most it may have; switch to the reverse deposit or another check.", MicroDepositsPerCase)
+	}
 	acct.Holder = strings.TrimSpace(acct.Holder)
 	if acct.Holder == "" {
 		acct.Holder = e.materials.Name
@@ -618,6 +624,24 @@ func (e *Enterprise) RequestMicroDeposit(actor string, acct BankAccount, transfe
 // normName makes names comparable across full-width and ASCII brackets and spaces.
 func normName(s string) string {
 	return strings.NewReplacer("（", "(", "）", ")", " ", "", "　", "").Replace(strings.TrimSpace(s))
+}
+
+// CheckDepositDay refuses a deposit beyond the day's allowance for the
+// enterprise's code (n is this request's number today, counted by the
+// caller), recording why; 429 until the next Shanghai day.
+func (e *Enterprise) CheckDepositDay(actor string, n int, now time.Time) ([]Event, error) {
+	if err := e.checkWillingness(actor, MethodMicroDeposit, now); err != nil {
+		return nil, err
+	}
+	if n <= MicroDepositsPerDay {
+		return nil, nil
+	}
+	next := NextDay(now)
+	zero := 0
+	return []Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_daily_limit",
+			Detail: fmt.Sprintf("deposit %d of %d today for this code", n, MicroDepositsPerDay), AttemptsLeft: &zero, FailedAt: timestamp(now)}},
+		fault.New(fault.RateLimited, "deposit_daily_limit",
+			fmt.Sprintf("At most %d deposits a day go to one enterprise; try again after %s (Beijing time), or use another check.", MicroDepositsPerDay, next.In(Shanghai).Format("2006-01-02 15:04"))).Retry(next.Sub(now))
 }
 
 // MicroDepositFailed records the bank's report that a deposit failed.

@@ -34,6 +34,13 @@ const (
 	MicroDepositValidFor = 72 * time.Hour
 	// MicroDepositTries: wrong amounts allowed per deposit.
 	MicroDepositTries = 3
+	// MicroDepositsPerCase bounds the deposits of one case, resubmissions
+	// included, so that the amount cannot be guessed by asking again and
+	// again (3 deposits x 3 tries: at most 9 of the 99 amounts).
+	MicroDepositsPerCase = 3
+	// MicroDepositsPerDay bounds the deposits per USCC per Shanghai day,
+	// across cases (counted by the caller).
+	MicroDepositsPerDay = 2
 	// ReverseDepositFen: the reverse deposit is exactly 0.01 CNY.
 	ReverseDepositFen = 1
 	// EnterpriseQuota: free enterprise contracts on verification ("实名认证企业再得10份免费合同").
@@ -154,6 +161,7 @@ type Enterprise struct {
 	failures []WillingnessCheckFailed
 
 	refusals int // MaterialsRefused so far
+	deposits int // MicroDepositRequested so far, never reset
 
 	verified *EnterpriseVerified
 	quota    int
@@ -246,6 +254,7 @@ func (e *Enterprise) Apply(ev Event) error {
 		}
 	case MicroDepositRequested:
 		e.deposit = &depositState{req: ev}
+		e.deposits++
 	case MicroDepositFailed:
 		if e.deposit != nil && e.deposit.req.TransferID == ev.TransferID {
 			e.deposit.failed = ev.Reason

@@ -180,6 +180,14 @@ func TestDecisions(t *testing.T) {
 			WillingnessCheckFailed{Method: MethodMicroDeposit, Reason: "wrong_amount"}, WillingnessCheckFailed{Method: MethodMicroDeposit, Reason: "wrong_amount"}, WillingnessCheckFailed{Method: MethodMicroDeposit, Reason: "wrong_amount"}}),
 			func(e *Enterprise) ([]Event, error) { return e.ConfirmMicroDeposit(creator, 37, later) },
 			[]Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "amount", Reason: "deposit_attempts_exhausted", Detail: "transfer md.x.1", AttemptsLeft: ptr(0), FailedAt: later}}, "deposit_attempts_exhausted"},
+		{"three deposits per case, resubmissions included", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit, MicroDepositFailed{TransferID: "md.x.1", Reason: "r"}, deposit,
+			MicroDepositFailed{TransferID: "md.x.1", Reason: "r"}, submitted(LegalRep), WillingnessMethodChosen{Method: MethodMicroDeposit}, deposit, MicroDepositFailed{TransferID: "md.x.1", Reason: "r"}}),
+			func(e *Enterprise) ([]Event, error) {
+				return e.RequestMicroDeposit(creator, deposit.Account, "md.x.4", 12, later)
+			}, []Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_limit", Detail: "3 deposits already paid for this case", AttemptsLeft: ptr(0), FailedAt: later}}, "deposit_limit"},
+		{"two deposits a day per code", cat(ready(LegalRep, MethodMicroDeposit)),
+			func(e *Enterprise) ([]Event, error) { return e.CheckDepositDay(creator, 3, later) },
+			[]Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_daily_limit", Detail: "deposit 3 of 2 today for this code", AttemptsLeft: ptr(0), FailedAt: later}}, "deposit_daily_limit"},
 		{"failed transfer", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit, MicroDepositFailed{TransferID: "md.x.1", Reason: "account_closed"}}),
 			func(e *Enterprise) ([]Event, error) { return e.ConfirmMicroDeposit(creator, 37, later) }, nil, "deposit_failed"},
 		{"right amount verifies", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
