@@ -195,7 +195,7 @@ func (a *api) submitMaterials(w http.ResponseWriter, r *http.Request) {
 			LegalRepIDNumber: req.LegalRepIDNumber, Operator: enterprise.Person(req.Operator), AgentName: req.AgentName, AgentIDNumber: req.AgentIDNumber,
 			AcceptPersonal: req.AcceptPersonalDataPolicy, AcceptFollowup: req.AcceptPhoneFollowup}})
 	if err != nil {
-		web.WriteError(w, r, err)
+		fail(w, r, res.Position, err)
 		return
 	}
 	written(w, http.StatusOK, res.Position, materialsResponse{Name: res.Name, ExpiresAt: res.ExpiresAt})
