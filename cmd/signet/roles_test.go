@@ -46,3 +46,11 @@ func TestRolesGrantCommand(t *testing.T) {
 		t.Fatalf("operator's review queue: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestShortCallbackSecretsAreRefused(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BankSecret = "short"
+	if _, err := newApp(context.Background(), cfg, roles{true, true, true}, quietLogger()); err == nil || !strings.Contains(err.Error(), "at least 32 bytes") {
+		t.Fatalf("a 5-byte bank secret: %v", err)
+	}
+}

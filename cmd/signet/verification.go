@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -55,6 +56,11 @@ func (a *app) verificationDeps(key []byte) (commands.VerificationDeps, error) {
 	blobs, err := blob.Open(filepath.Join(a.cfg.Data, "blobs"))
 	if err != nil {
 		return commands.VerificationDeps{}, err
+	}
+	for name, v := range map[string]string{"SIGNET_FACE_CALLBACK_SECRET": a.cfg.FaceSecret, "SIGNET_BANK_CALLBACK_SECRET": a.cfg.BankSecret} {
+		if v != "" && len(v) < 32 {
+			return commands.VerificationDeps{}, fmt.Errorf("%s must be at least 32 bytes (it has %d): callbacks are only as strong as their secret", name, len(v))
+		}
 	}
 	a.providers = &providers{
 		carrier:    carrier.NewDev(a.clock),

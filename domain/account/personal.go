@@ -208,6 +208,10 @@ func (a *Account) verify(name, idNumber string, m Method, now time.Time) []Event
 	}
 }
 
+// FaceResultGrace: how long after a session's expiry its result is still
+// taken (the provider's callback may be delayed).
+const FaceResultGrace = 5 * time.Minute
+
 // NextDay is the start of the next calendar day in Shanghai.
 func NextDay(now time.Time) time.Time {
 	y, m, d := now.In(Shanghai).Date()
@@ -275,6 +279,11 @@ func (a *Account) FaceResult(sessionID string, passed bool, score float64, reaso
 	}
 	if s.done {
 		return nil, ErrFaceSessionFinished
+	}
+	if !s.started.ExpiresAt.IsZero() && now.After(s.started.ExpiresAt.Add(FaceResultGrace)) {
+		// A result long after the session expired proves nothing about now.
+		return []Event{PersonalCheckFailed{Method: MethodFace, Step: "face", Reason: "face_session_expired",
+			Detail: "session " + sessionID, SessionID: sessionID, FailedAt: timestamp(now)}}, nil
 	}
 	if !passed {
 		return []Event{PersonalCheckFailed{Method: MethodFace, Step: "face", Reason: orDefault(reason, "face_mismatch"),

@@ -488,3 +488,20 @@ func TestPersonalEventJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestFaceResultAfterExpiryProvesNothing(t *testing.T) {
+	a := &Account{}
+	for _, ev := range given(portrait, emblem, faceStarted) {
+		if err := a.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := faceStarted.ExpiresAt.Add(FaceResultGrace + time.Second)
+	got, err := a.FaceResult(faceStarted.SessionID, true, 0.99, "", late)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	if f, ok := got[0].(PersonalCheckFailed); !ok || f.Reason != "face_session_expired" {
+		t.Fatalf("decided %+v", got)
+	}
+}

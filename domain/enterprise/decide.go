@@ -332,9 +332,11 @@ func (e *Enterprise) CheckCarrier(actor string, m Method, phone string, res Carr
 	if !res.Match {
 		ev := WillingnessCheckFailed{Method: m, Step: "carrier", Reason: orDefault(res.Reason, "carrier_mismatch"),
 			Detail: "phone " + identity.MaskPhone(phone), FailedAt: timestamp(now)}
+		// Which of the three factors failed stays in the event: telling the
+		// caller would help someone probing whose phone is whose.
 		return []Event{ev}, rule("carrier_mismatch",
-			"The carrier says this phone is not registered under %s's name and ID number (%s); use a phone bought under the %s's own ID card.",
-			name, ev.Reason, personName(p)).OnField("phone")
+			"The carrier does not confirm that this phone is registered under %s's name and ID number; use a phone bought under the %s's own ID card.",
+			name, personName(p)).OnField("phone")
 	}
 	return []Event{CarrierCheckPassed{Method: m, Person: p, Name: name, IDNumber: id, Phone: phone, CheckedAt: timestamp(now)}}, nil
 }
@@ -450,6 +452,10 @@ func (e *Enterprise) StartFace(actor string, m Method, s FaceStart, now time.Tim
 		QRURL: s.QRURL, ExpiresAt: timestamp(s.ExpiresAt), StartedAt: timestamp(now)}}, nil
 }
 
+// FaceResultGrace: how long after a session's expiry its result is still
+// taken (the provider's callback may be delayed).
+const FaceResultGrace = 5 * time.Minute
+
 // NextDay is the start of the next calendar day in Shanghai.
 func NextDay(now time.Time) time.Time {
 	y, mo, d := now.In(Shanghai).Date()
@@ -470,6 +476,11 @@ func (e *Enterprise) FaceResult(sessionID string, passed bool, score float64, re
 		return nil, fault.New(fault.Conflict, "face_session_finished", "This face scan session already has a result.")
 	}
 	m := s.started.Method
+	if now.After(s.started.ExpiresAt.Add(FaceResultGrace)) {
+		// A result long after the session expired proves nothing about now.
+		return []Event{WillingnessCheckFailed{Method: m, Step: "face", Reason: "face_session_expired",
+			Detail: "session " + sessionID, SessionID: sessionID, FailedAt: timestamp(now)}}, nil
+	}
 	if !passed {
 		return []Event{WillingnessCheckFailed{Method: m, Step: "face", Reason: orDefault(reason, "face_mismatch"),
 			Detail: "session " + sessionID, SessionID: sessionID, FailedAt: timestamp(now)}}, nil
@@ -559,6 +570,9 @@ func (e *Enterprise) ReviewLetter(reviewer string, approve bool, reason string, 
 	}
 	if e.verified != nil {
 		return nil, ErrAlreadyVerified
+	}
+	if reviewer == e.createdBy || e.members[reviewer] != "" {
+		return nil, fault.New(fault.Forbidden, "reviewer_conflict", "A reviewer may not review the letter of an enterprise they belong to.")
 	}
 	if e.letter == nil || e.letter.status != LetterPending || e.method != MethodLetter {
 		return nil, rule("no_letter_to_review", "This enterprise has no authorization letter waiting for review.")

@@ -96,7 +96,7 @@ func TestDecisions(t *testing.T) {
 		NotBefore: time.Date(2026, 12, 1, 0, 0, 0, 0, Shanghai), RequestedAt: t0}
 	line := StatementLine{StatementID: "S1", PayerName: "杭州井然食品贸易有限公司", PayerAccountType: "corporate", AmountFen: 1, Currency: "CNY", PaidAt: later, PayeeAccount: "1045"}
 	with := func(f func(*StatementLine)) StatementLine { l := line; f(&l); return l }
-	face := FaceScanStarted{Method: MethodLegalRepFace, SessionID: "s1", Person: LegalRep, Name: "井然", IDNumber: repID, Attempt: 1, StartedAt: t0}
+	face := FaceScanStarted{Method: MethodLegalRepFace, SessionID: "s1", Person: LegalRep, Name: "井然", IDNumber: repID, Attempt: 1, StartedAt: t0, ExpiresAt: t0.Add(2 * time.Hour)}
 
 	tests := []struct {
 		name    string
@@ -166,6 +166,13 @@ func TestDecisions(t *testing.T) {
 			[]Event{WillingnessCheckFailed{Method: MethodLegalRepFace, Step: "face", Reason: "face_mismatch", Detail: "session s1", SessionID: "s1", FailedAt: later}}, ""},
 		{"a failed session gets no second result", cat(ready(LegalRep, MethodLegalRepFace), []Event{face, WillingnessCheckFailed{Method: MethodLegalRepFace, Step: "face", SessionID: "s1"}}),
 			func(e *Enterprise) ([]Event, error) { return e.FaceResult("s1", true, 1, "", later) }, nil, "face_session_finished"},
+		{"a result long after the session expired proves nothing", cat(ready(LegalRep, MethodLegalRepFace), []Event{face}),
+			func(e *Enterprise) ([]Event, error) { return e.FaceResult("s1", true, 0.99, "", t0.Add(3*time.Hour)) },
+			[]Event{WillingnessCheckFailed{Method: MethodLegalRepFace, Step: "face", Reason: "face_session_expired", Detail: "session s1", SessionID: "s1", FailedAt: t0.Add(3 * time.Hour)}}, ""},
+		{"an operator does not review their own enterprise", cat(ready(Agent, MethodLetter), []Event{
+			PhoneVerified{Method: MethodLetter, Person: Agent, Phone: "13700137000"},
+			AuthorizationLetterGenerated{Reference: "R1", File: photo}, AuthorizationLetterUploaded{Reference: "R1", File: photo}}),
+			func(e *Enterprise) ([]Event, error) { return e.ReviewLetter(creator, true, "", later) }, nil, "reviewer_conflict"},
 		{"a session gets one result", cat(ready(LegalRep, MethodLegalRepFace), []Event{face, FaceVerified{Method: MethodLegalRepFace, SessionID: "s1"}}),
 			func(e *Enterprise) ([]Event, error) { return e.FaceResult("s1", true, 1, "", later) }, nil, "face_session_finished"},
 		{"wrong amount", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
