@@ -201,21 +201,34 @@ func (s *verifier) startPersonalFaceScan(ctx context.Context, c StartPersonalFac
 		return StartFaceScanResult{}, err
 	}
 	p, _ := account.ParsePerson(c.Name, c.IDNumber, now)
-	// One counter for the person, whichever account or enterprise asks.
-	attempt, err := s.v.FaceCounter.Take(ctx, p.IDNumber, account.NextDay(now))
-	if err != nil {
-		return StartFaceScanResult{}, fmt.Errorf("count face scans: %w: %w", errFaceDown, err)
-	}
-	if attempt > account.FaceScansPerDay {
+	overLimit := func(attempt int) (StartFaceScanResult, error) {
 		_, pos, err := s.decideAccount(ctx, c.Actor, c.Actor.AccountID, func(a *account.Account, now time.Time) ([]account.Event, error) {
 			return a.CheckFaceStart(c.Name, c.IDNumber, attempt, now)
 		})
 		return StartFaceScanResult{Written: Written{pos}}, err
 	}
+	// One counter for the person, whichever account or enterprise asks;
+	// peeked, then taken after the provider opened the session, so that an
+	// outage costs no attempt.
+	dayEnd := account.NextDay(now)
+	used, err := s.v.FaceCounter.Peek(ctx, p.IDNumber, dayEnd)
+	if err != nil {
+		return StartFaceScanResult{}, fmt.Errorf("count face scans: %w: %w", errFaceDown, err)
+	}
+	if used >= account.FaceScansPerDay {
+		return overLimit(used + 1)
+	}
 	sessionID := "a." + c.Actor.AccountID + "." + randomToken(8)
 	sess, err := s.v.Face.Start(ctx, face.StartRequest{SessionID: sessionID, Name: p.Name, IDNumber: p.IDNumber, CallbackURL: s.v.FaceCallbackURL})
 	if err != nil {
 		return StartFaceScanResult{}, depErr("start face scan", errFaceDown, err)
+	}
+	attempt, err := s.v.FaceCounter.Take(ctx, p.IDNumber, dayEnd)
+	if err != nil {
+		return StartFaceScanResult{}, fmt.Errorf("count face scans: %w: %w", errFaceDown, err)
+	}
+	if attempt > account.FaceScansPerDay {
+		return overLimit(attempt)
 	}
 	_, pos, err := s.decideAccount(ctx, c.Actor, c.Actor.AccountID, func(a *account.Account, now time.Time) ([]account.Event, error) {
 		return a.StartFace(c.Name, c.IDNumber, sessionID, sess.QRURL, sess.ExpiresAt, attempt, now)

@@ -16,6 +16,7 @@ import (
 	"signet/domain/event"
 	"signet/domain/fault"
 	"signet/infra/bank"
+	"signet/infra/face"
 )
 
 // hiccup lets a test act once, right before the first append that matches:
@@ -477,4 +478,34 @@ func TestFourthFaceScanOfTheDay(t *testing.T) {
 	}
 	_, err := w.cmds.StartFaceScan.Handle(ctx, commands.StartFaceScan{Actor: a, EnterpriseID: id})
 	wantFault(t, err, fault.RateLimited, "face_daily_limit", "")
+}
+
+// downFace is the dev face provider, failing while down.
+type downFace struct {
+	real commands.FaceProvider
+	down bool
+}
+
+func (d *downFace) Start(ctx context.Context, req face.StartRequest) (face.Session, error) {
+	if d.down {
+		return face.Session{}, fault.New(fault.Unavailable, "face_unavailable", "down")
+	}
+	return d.real.Start(ctx, req)
+}
+
+// A face provider outage costs the person no attempt of the day.
+func TestFaceProviderOutageCostsNoAttempt(t *testing.T) {
+	df := &downFace{down: true}
+	w := newWorld(t, func(w *world, d *commands.Deps) { df.real = d.Verification.Face; d.Verification.Face = df })
+	acct := register(t, w, "13800138322").AccountID
+	id, a := openCase(t, w, acct, entName, enterprise.MethodLegalRepFace)
+	for range 3 {
+		_, err := w.cmds.StartFaceScan.Handle(ctx, commands.StartFaceScan{Actor: a, EnterpriseID: id})
+		wantFault(t, err, fault.Unavailable, "face_unavailable", "")
+	}
+	df.down = false
+	res, err := w.cmds.StartFaceScan.Handle(ctx, commands.StartFaceScan{Actor: a, EnterpriseID: id})
+	if err != nil || res.AttemptsLeft != enterprise.FaceScansPerDay-1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
 }

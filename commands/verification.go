@@ -58,6 +58,7 @@ type (
 	// DailyCounter numbers attempts per subject per day.
 	DailyCounter interface {
 		Take(ctx context.Context, subject string, dayEnd time.Time) (int, error)
+		Peek(ctx context.Context, subject string, dayEnd time.Time) (int, error)
 	}
 )
 
@@ -648,20 +649,33 @@ func (s *verifier) startFaceScan(ctx context.Context, c StartFaceScan) (StartFac
 		return StartFaceScanResult{}, err
 	}
 	name, id, _ := e.Identity(m)
-	attempt, err := s.v.FaceCounter.Take(ctx, id, enterprise.NextDay(now))
-	if err != nil {
-		return StartFaceScanResult{}, fmt.Errorf("count face scans: %w: %w", errFaceDown, err)
-	}
-	if attempt > enterprise.FaceScansPerDay {
+	overLimit := func(attempt int) (StartFaceScanResult, error) {
 		_, pos, err := s.decide(ctx, c.Actor, c.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 			return e.CheckFaceStart(c.Actor.AccountID, m, attempt, now)
 		})
 		return StartFaceScanResult{Written: Written{pos}}, err
 	}
+	// Peek, open the session, then count: a provider outage costs no
+	// attempt, and the count stays exact under concurrent starts.
+	dayEnd := enterprise.NextDay(now)
+	used, err := s.v.FaceCounter.Peek(ctx, id, dayEnd)
+	if err != nil {
+		return StartFaceScanResult{}, fmt.Errorf("count face scans: %w: %w", errFaceDown, err)
+	}
+	if used >= enterprise.FaceScansPerDay {
+		return overLimit(used + 1)
+	}
 	sessionID := "e." + c.EnterpriseID + "." + randomToken(8)
 	sess, err := s.v.Face.Start(ctx, face.StartRequest{SessionID: sessionID, Name: name, IDNumber: id, CallbackURL: s.v.FaceCallbackURL})
 	if err != nil {
 		return StartFaceScanResult{}, depErr("start face scan", errFaceDown, err)
+	}
+	attempt, err := s.v.FaceCounter.Take(ctx, id, dayEnd)
+	if err != nil {
+		return StartFaceScanResult{}, fmt.Errorf("count face scans: %w: %w", errFaceDown, err)
+	}
+	if attempt > enterprise.FaceScansPerDay {
+		return overLimit(attempt) // another start took the last one meanwhile
 	}
 	_, pos, err := s.decide(ctx, c.Actor, c.EnterpriseID, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 		return e.StartFace(c.Actor.AccountID, m, enterprise.FaceStart{SessionID: sessionID, QRURL: sess.QRURL, ExpiresAt: sess.ExpiresAt, Attempt: attempt}, now)
