@@ -14,6 +14,7 @@ import (
 
 var (
 	errNotMember   = fault.New(fault.Forbidden, "not_enterprise_member", "You are not a member of this enterprise; ask one of its administrators for an invitation link.")
+	errNotAdmin    = fault.New(fault.Forbidden, "not_enterprise_admin", "Only the enterprise's administrators and the platform's operators may read its documents.")
 	errNotOperator = fault.New(fault.Forbidden, "not_platform_operator", "Only the platform's operators may review authorization letters.")
 )
 
@@ -64,6 +65,68 @@ func (a *api) enterprise(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := a.Enterprises.Case(r.Context(), eid)
 	answer(w, r, v, err)
+}
+
+var errNoSuchFile = fault.New(fault.NotFound, "file_not_found", "This enterprise's case has no such document.")
+
+// caseFile serves one of a case's documents: the business licence and the
+// authorization letter (generated and stamped). Its administrators (the
+// creator before verification) and platform operators, who review the
+// letter against the licence, may read them; plain members may not. ID card
+// photos are never served.
+func (a *api) caseFile(w http.ResponseWriter, r *http.Request) {
+	if err := a.catchUp(r, enterprises.Name, accounts.Name); err != nil {
+		answer(w, r, nil, err)
+		return
+	}
+	eid, sha := mux.Vars(r)["id"], mux.Vars(r)["sha256"]
+	p, _ := web.Caller(r.Context())
+	role, err := a.Enterprises.Access(r.Context(), eid, p.AccountID)
+	if err != nil {
+		answer(w, r, nil, err)
+		return
+	}
+	v, err := a.Enterprises.Case(r.Context(), eid)
+	if err != nil {
+		answer(w, r, nil, err)
+		return
+	}
+	switch role {
+	case "master_admin", "admin", enterprises.RoleCreator:
+	default:
+		op, err := a.PlatformRoles.HasPlatformRole(r.Context(), p.AccountID, PlatformOperator)
+		if err != nil {
+			answer(w, r, nil, err)
+			return
+		}
+		if !op {
+			answer(w, r, nil, errNotAdmin)
+			return
+		}
+	}
+	allowed := map[string]bool{}
+	if v.License != nil {
+		allowed[v.License.SHA256] = true
+	}
+	if l := v.Willingness.Letter; l != nil {
+		allowed[l.GeneratedSHA256], allowed[l.UploadedSHA256] = true, true
+	}
+	if sha == "" || !allowed[sha] {
+		answer(w, r, nil, errNoSuchFile)
+		return
+	}
+	data, ref, err := a.Files.Get(r.Context(), sha)
+	if err != nil {
+		answer(w, r, nil, err)
+		return
+	}
+	w.Header().Set("Content-Type", ref.MediaType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", "inline")
+	w.Header().Set("ETag", `"`+sha+`"`)
+	_, _ = w.Write(data)
 }
 
 func (a *api) members(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"signet/domain/fault"
+	"signet/infra/blob"
 	"signet/infra/web"
 	"signet/projections/accounts"
 	"signet/projections/enterprises"
@@ -43,6 +44,11 @@ type Enterprises interface {
 	PendingLetters(ctx context.Context, limit int) ([]enterprises.ReviewItem, error)
 }
 
+// Files reads stored documents by their SHA-256.
+type Files interface {
+	Get(ctx context.Context, sha256 string) ([]byte, blob.Ref, error)
+}
+
 // PlatformRoles says whether an account holds a role of the platform's own
 // staff (not of an enterprise).
 type PlatformRoles interface {
@@ -59,7 +65,10 @@ type Deps struct {
 	Enterprises Enterprises
 	// PlatformRoles, when set with Enterprises, mounts the letter review queue.
 	PlatformRoles PlatformRoles
-	Waiter        Waiter
+	// Files, when set with Enterprises and PlatformRoles, serves a case's
+	// documents (licence, letters) to its administrators and to operators.
+	Files  Files
+	Waiter Waiter
 	// Head is the event log's last position: a Signet-Wait-For beyond it
 	// names a write that never happened and is refused at once.
 	Head   func(ctx context.Context) (uint64, error)
@@ -84,6 +93,9 @@ func Register(r *mux.Router, d Deps) {
 		r.Handle("/api/v1/enterprises/{id}/members", authed(http.HandlerFunc(a.members))).Methods(http.MethodGet)
 		if d.PlatformRoles != nil {
 			r.Handle("/api/v1/reviews/authorization-letters", authed(http.HandlerFunc(a.pendingLetters))).Methods(http.MethodGet)
+			if d.Files != nil {
+				r.Handle("/api/v1/enterprises/{id}/files/{sha256}", authed(http.HandlerFunc(a.caseFile))).Methods(http.MethodGet)
+			}
 		}
 	}
 }

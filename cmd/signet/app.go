@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"signet/domain/account"
 	"signet/domain/fault"
 	"signet/infra/auth"
+	"signet/infra/blob"
 	"signet/infra/clock"
 	"signet/infra/codes"
 	"signet/infra/eventstore"
@@ -59,6 +61,7 @@ type app struct {
 	runner *projector.Runner
 	tokens *auth.Issuer
 	outbox *notify.Dev
+	blobs  *blob.Store
 	cmds   commands.Commands
 	router *mux.Router
 
@@ -116,6 +119,11 @@ func newApp(ctx context.Context, cfg config, r roles, logger *slog.Logger) (_ *a
 	if r.write || r.read {
 		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		// Uploaded documents: written by the write side, served to
+		// administrators and operators by the read side.
+		if a.blobs, err = blob.Open(filepath.Join(cfg.Data, "blobs")); err != nil {
+			return nil, err
 		}
 		key, err := auth.LoadOrCreateKey(cfg.Data, cfg.JWTKey)
 		if err != nil {
@@ -209,6 +217,7 @@ func (a *app) routes(r *mux.Router) {
 			Profiles:      accounts.Reader{DB: a.redis},
 			Enterprises:   enterprises.Reader{DB: a.redis, Now: a.clock.Now},
 			PlatformRoles: accounts.Reader{DB: a.redis},
+			Files:         a.blobs,
 			Waiter:        a.runner,
 			Head:          a.store.Head,
 			Verify:        a.verify,

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"signet/domain/fault"
 	"signet/domain/identity"
 	"signet/infra/bank"
-	"signet/infra/blob"
 	"signet/infra/callback"
 	"signet/infra/carrier"
 	"signet/infra/codes"
@@ -53,10 +51,6 @@ func derive(key []byte, name string) []byte {
 }
 
 func (a *app) verificationDeps(key []byte) (commands.VerificationDeps, error) {
-	blobs, err := blob.Open(filepath.Join(a.cfg.Data, "blobs"))
-	if err != nil {
-		return commands.VerificationDeps{}, err
-	}
 	for name, v := range map[string]string{"SIGNET_FACE_CALLBACK_SECRET": a.cfg.FaceSecret, "SIGNET_BANK_CALLBACK_SECRET": a.cfg.BankSecret} {
 		if v != "" && len(v) < 32 {
 			return commands.VerificationDeps{}, fmt.Errorf("%s must be at least 32 bytes (it has %d): callbacks are only as strong as their secret", name, len(v))
@@ -72,7 +66,7 @@ func (a *app) verificationDeps(key []byte) (commands.VerificationDeps, error) {
 	}
 	p := bank.DemoPlatformAccount
 	return commands.VerificationDeps{
-		Blobs:           blobs,
+		Blobs:           a.blobs,
 		Recognizer:      ocr.Detect(a.log),
 		Carrier:         a.providers.carrier,
 		Registry:        a.providers.registry,

@@ -366,6 +366,22 @@ func TestVerifyByAuthorizationLetter(t *testing.T) {
 	if len(queue) != 1 {
 		t.Fatalf("review queue: %+v", queue)
 	}
+	// The reviewer sees the stamped photo (and the licence); outsiders do not.
+	var letterView struct {
+		Willingness struct {
+			Letter struct {
+				UploadedSHA256 string `json:"uploaded_sha256"`
+			} `json:"letter"`
+		} `json:"willingness"`
+	}
+	u.call(http.MethodGet, base, nil, http.StatusOK).json(t, &letterView)
+	stamped := letterView.Willingness.Letter.UploadedSHA256
+	if r := reviewer.call(http.MethodGet, base+"/files/"+stamped, nil, http.StatusOK); !bytes.Equal(r.Body, photo(t, 99)) || r.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("the reviewer got %s %d bytes", r.Header.Get("Content-Type"), len(r.Body))
+	}
+	stranger := newUser(t, e, "13800138029")
+	stranger.refused(http.MethodGet, base+"/files/"+stamped, nil, http.StatusForbidden, "not_enterprise_admin")
+	u.refused(http.MethodGet, base+"/files/"+strings.Repeat("0", 64), nil, http.StatusNotFound, "file_not_found")
 	reviewer.refused(http.MethodPost, base+"/authorization-letter/review", map[string]string{"decision": "reject"}, http.StatusBadRequest, "reason_required")
 	reviewer.call(http.MethodPost, base+"/authorization-letter/review", map[string]string{"decision": "reject", "reason": "公章不清晰"}, http.StatusOK)
 	if sms := lastSMS(t, e.c, "13700137000"); !strings.Contains(sms, "公章不清晰") {
