@@ -74,8 +74,12 @@ func (s *verifier) uploadPersonalIDCard(ctx context.Context, c UploadPersonalIDC
 	if _, err := acct.UploadIDCard(c.Side, account.File{SHA256: "-", Size: 1}, account.IDCardFields{}, "", s.clock.Now()); err != nil {
 		return UploadIDCardResult{}, err
 	}
-	fields := recognizeIDCard(ctx, s.v.Recognizer, string(c.Side), c.File.Data)
-	f, err := s.store(ctx, c.File)
+	file, err := c.File.load()
+	if err != nil {
+		return UploadIDCardResult{}, err
+	}
+	fields := recognizeIDCard(ctx, s.v.Recognizer, string(c.Side), file.Data)
+	f, err := s.store(ctx, file)
 	if err != nil {
 		return UploadIDCardResult{}, err
 	}

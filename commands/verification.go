@@ -310,10 +310,20 @@ func (s *verifier) createEnterprise(ctx context.Context, c CreateEnterprise) (Cr
 	return CreateEnterpriseResult{EnterpriseID: id, Written: Written{pos}}, err
 }
 
-// Upload is an uploaded file already checked by content.
+// Upload is an uploaded file checked by content. When Read is set the file
+// is read through it only once the caller is known to be allowed to upload
+// it: a refused caller costs no reading, decoding or OCR.
 type Upload struct {
 	Data      []byte
 	MediaType string
+	Read      func() (Upload, error)
+}
+
+func (u Upload) load() (Upload, error) {
+	if u.Read == nil {
+		return u, nil
+	}
+	return u.Read()
 }
 
 func (s *verifier) store(ctx context.Context, u Upload) (enterprise.File, error) {
@@ -349,12 +359,16 @@ func (s *verifier) uploadLicense(ctx context.Context, c UploadLicense) (UploadLi
 	if _, err := e.UploadLicense(c.Actor.AccountID, enterprise.File{}, enterprise.LicenseFields{}, "", s.clock.Now()); err != nil {
 		return UploadLicenseResult{}, err
 	}
-	rec, err := s.v.Recognizer.License(ctx, c.File.Data)
+	file, err := c.File.load()
+	if err != nil {
+		return UploadLicenseResult{}, err
+	}
+	rec, err := s.v.Recognizer.License(ctx, file.Data)
 	if err != nil {
 		// Recognition is a convenience: the user types what was not read.
 		rec = ocr.LicenseFields{}
 	}
-	f, err := s.store(ctx, c.File)
+	f, err := s.store(ctx, file)
 	if err != nil {
 		return UploadLicenseResult{}, err
 	}
@@ -390,8 +404,12 @@ func (s *verifier) uploadIDCard(ctx context.Context, c UploadIDCard) (UploadIDCa
 	if _, err := e.UploadIDCard(c.Actor.AccountID, c.Person, c.Side, enterprise.File{}, enterprise.IDCardFields{}, "", s.clock.Now()); err != nil {
 		return UploadIDCardResult{}, err
 	}
-	fields := recognizeIDCard(ctx, s.v.Recognizer, string(c.Side), c.File.Data)
-	f, err := s.store(ctx, c.File)
+	file, err := c.File.load()
+	if err != nil {
+		return UploadIDCardResult{}, err
+	}
+	fields := recognizeIDCard(ctx, s.v.Recognizer, string(c.Side), file.Data)
+	f, err := s.store(ctx, file)
 	if err != nil {
 		return UploadIDCardResult{}, err
 	}
@@ -824,7 +842,11 @@ func (s *verifier) uploadLetter(ctx context.Context, c UploadLetter) (UploadLett
 	if _, err := e.UploadLetter(c.Actor.AccountID, enterprise.File{}, s.clock.Now()); err != nil {
 		return UploadLetterResult{}, err
 	}
-	f, err := s.store(ctx, c.File)
+	file, err := c.File.load()
+	if err != nil {
+		return UploadLetterResult{}, err
+	}
+	f, err := s.store(ctx, file)
 	if err != nil {
 		return UploadLetterResult{}, err
 	}

@@ -113,20 +113,20 @@ type licenseUploaded struct {
 	Recognizer string                   `json:"recognizer"`
 }
 
-func readUpload(w http.ResponseWriter, r *http.Request, allowed []string) (commands.Upload, bool) {
-	f, err := upload.Read(r, "file", allowed, upload.MaxSize)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return commands.Upload{}, false
-	}
-	return commands.Upload{Data: f.Data, MediaType: f.MediaType}, true
+// readUpload defers reading the request's file until the command has
+// checked that the caller may upload it.
+func readUpload(r *http.Request, allowed []string) commands.Upload {
+	return commands.Upload{Read: func() (commands.Upload, error) {
+		f, err := upload.Read(r, "file", allowed, upload.MaxSize)
+		if err != nil {
+			return commands.Upload{}, err
+		}
+		return commands.Upload{Data: f.Data, MediaType: f.MediaType}, nil
+	}}
 }
 
 func (a *api) uploadLicense(w http.ResponseWriter, r *http.Request) {
-	f, ok := readUpload(w, r, upload.Photos)
-	if !ok {
-		return
-	}
+	f := readUpload(r, upload.Photos)
 	res, err := a.cmds.UploadLicense.Handle(r.Context(), commands.UploadLicense{Actor: actor(r), EnterpriseID: mux.Vars(r)["id"], File: f})
 	if err != nil {
 		fail(w, r, res.Position, err)
@@ -152,10 +152,7 @@ func (a *api) uploadIDCard(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, fault.New(fault.NotFound, "invalid_side", "An ID card side is portrait (人像面) or emblem (国徽面)."))
 		return
 	}
-	f, ok := readUpload(w, r, upload.Photos)
-	if !ok {
-		return
-	}
+	f := readUpload(r, upload.Photos)
 	res, err := a.cmds.UploadIDCard.Handle(r.Context(), commands.UploadIDCard{Actor: actor(r), EnterpriseID: v["id"], Person: person, Side: side, File: f})
 	if err != nil {
 		fail(w, r, res.Position, err)
@@ -312,10 +309,7 @@ type letterUploaded struct {
 }
 
 func (a *api) uploadLetter(w http.ResponseWriter, r *http.Request) {
-	f, ok := readUpload(w, r, upload.Letters)
-	if !ok {
-		return
-	}
+	f := readUpload(r, upload.Letters)
 	res, err := a.cmds.UploadLetter.Handle(r.Context(), commands.UploadLetter{Actor: actor(r), EnterpriseID: mux.Vars(r)["id"], File: f})
 	if err != nil {
 		fail(w, r, res.Position, err)

@@ -26,10 +26,7 @@ func (a *api) uploadPersonalIDCard(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, fault.New(fault.NotFound, "invalid_side", "An ID card side is portrait (人像面) or emblem (国徽面)."))
 		return
 	}
-	f, ok := readUpload(w, r, upload.Photos)
-	if !ok {
-		return
-	}
+	f := readUpload(r, upload.Photos)
 	res, err := a.cmds.UploadPersonalIDCard.Handle(r.Context(), commands.UploadPersonalIDCard{Actor: actor(r), Side: side, File: f})
 	if err != nil {
 		fail(w, r, res.Position, err)

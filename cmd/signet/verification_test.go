@@ -280,7 +280,8 @@ func TestVerifyByLegalRepPhone(t *testing.T) {
 	other.refused(http.MethodGet, base, nil, http.StatusForbidden, "not_enterprise_member")
 	other.refused(http.MethodGet, base+"/members", nil, http.StatusForbidden, "not_enterprise_member")
 	other.refused(http.MethodPost, base+"/invitations", map[string]string{"role": "member"}, http.StatusForbidden, "not_enterprise_member")
-	other.refused(http.MethodPut, base+"/license", nil, http.StatusUnsupportedMediaType, "unsupported_media_type")
+	// The caller is judged before the body is read.
+	other.refused(http.MethodPut, base+"/license", nil, http.StatusConflict, "already_verified")
 	other.upload(base+"/license", photo(t, 1), http.StatusConflict)
 	u.refused(http.MethodGet, "/api/v1/enterprises/"+strings.Repeat("0", 8)+"-0000-0000-0000-000000000000", nil, http.StatusNotFound, "enterprise_not_found")
 }
