@@ -273,12 +273,12 @@ func TestCodecRefusals(t *testing.T) {
 		t.Errorf("bad JSON: %v", err)
 	}
 	for _, typ := range EventTypes() {
-		if _, ok := registry[typ]; !ok {
+		if !codec.Has(typ) {
 			t.Errorf("EventTypes lists unregistered %s", typ)
 		}
 	}
-	if len(EventTypes()) != len(registry) {
-		t.Error("EventTypes and registry disagree")
+	if len(EventTypes()) != len(codec.Types()) {
+		t.Error("EventTypes and the codec disagree")
 	}
 }
 

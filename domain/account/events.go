@@ -1,8 +1,6 @@
 package account
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -196,60 +194,24 @@ func (PlatformRoleRevoked) EventType() string        { return TypePlatformRoleRe
 // not know. It wraps event.ErrInvalid.
 var ErrUnknownEvent = fmt.Errorf("%w: unknown account event", event.ErrInvalid)
 
-// codec is one registered event type: its current schema version and how to
-// decode each schema version it has ever had (upcasting older ones).
-type codec struct {
-	schema int
-	decode map[int]func([]byte) (Event, error)
-}
-
-// registry lists every event type by its explicit name.
-var registry = map[string]codec{
-	TypeAccountRegistered: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[AccountRegistered],
-	}},
-	TypeLoginReserved: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[LoginReserved],
-	}},
-	TypeLoginReservationReclaimed: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[LoginReservationReclaimed],
-	}},
-	TypePersonalQuotaGranted: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[ContractQuotaGranted],
-	}},
-	TypePersonalIDCardUploaded: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PersonalIDCardUploaded],
-	}},
-	TypePersonalCarrierCheckPassed: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PersonalCarrierCheckPassed],
-	}},
-	TypePersonalCheckFailed: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PersonalCheckFailed],
-	}},
-	TypePersonalFaceScanStarted: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PersonalFaceScanStarted],
-	}},
-	TypePersonalFaceVerified: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PersonalFaceVerified],
-	}},
-	TypePersonVerified: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PersonVerified],
-	}},
-	TypePlatformRoleGranted: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PlatformRoleGranted],
-	}},
-	TypePlatformRoleRevoked: {schema: 1, decode: map[int]func([]byte) (Event, error){
-		1: decodeJSON[PlatformRoleRevoked],
-	}},
-}
-
-func decodeJSON[T Event](data []byte) (Event, error) {
-	var e T
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, err
-	}
-	return e, nil
-}
+// codec knows every event type of this package by its explicit name, with
+// the decoder of each schema version it has had (all at version 1 so far).
+var codec = func() *event.Codec[Event] {
+	c := event.NewCodec[Event](ErrUnknownEvent)
+	event.Register[AccountRegistered](c, AccountRegistered{}.EventType())
+	event.Register[LoginReserved](c, LoginReserved{}.EventType())
+	event.Register[LoginReservationReclaimed](c, LoginReservationReclaimed{}.EventType())
+	event.Register[ContractQuotaGranted](c, ContractQuotaGranted{}.EventType())
+	event.Register[PersonalIDCardUploaded](c, PersonalIDCardUploaded{}.EventType())
+	event.Register[PersonalCarrierCheckPassed](c, PersonalCarrierCheckPassed{}.EventType())
+	event.Register[PersonalCheckFailed](c, PersonalCheckFailed{}.EventType())
+	event.Register[PersonalFaceScanStarted](c, PersonalFaceScanStarted{}.EventType())
+	event.Register[PersonalFaceVerified](c, PersonalFaceVerified{}.EventType())
+	event.Register[PersonVerified](c, PersonVerified{}.EventType())
+	event.Register[PlatformRoleGranted](c, PlatformRoleGranted{}.EventType())
+	event.Register[PlatformRoleRevoked](c, PlatformRoleRevoked{}.EventType())
+	return c
+}()
 
 // EventTypes lists the registered type names (for subscribers' filters).
 func EventTypes() []string {
@@ -263,63 +225,24 @@ func EventTypes() []string {
 
 // Encode turns a domain event into its stored type name, schema version and
 // JSON payload.
-func Encode(e Event) (typ string, schema int, data []byte, err error) {
-	switch e.(type) {
-	case AccountRegistered, LoginReserved, LoginReservationReclaimed,
-		ContractQuotaGranted, PersonalIDCardUploaded, PersonalCarrierCheckPassed, PersonalCheckFailed,
-		PersonalFaceScanStarted, PersonalFaceVerified, PersonVerified, PlatformRoleGranted, PlatformRoleRevoked:
-	default:
-		return "", 0, nil, fmt.Errorf("%w: cannot encode %T", ErrUnknownEvent, e)
-	}
-	c, ok := registry[e.EventType()]
-	if !ok {
-		return "", 0, nil, fmt.Errorf("%w: %q", ErrUnknownEvent, e.EventType())
-	}
-	data, err = json.Marshal(e)
-	if err != nil {
-		return "", 0, nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
-	}
-	return e.EventType(), c.schema, data, nil
-}
+func Encode(e Event) (typ string, schema int, data []byte, err error) { return codec.Encode(e) }
 
 // Decode turns a stored type name, schema version and payload back into a
 // domain event, upcasting older schema versions.
 func Decode(typ string, schema int, data []byte) (Event, error) {
-	c, ok := registry[typ]
-	if !ok {
-		return nil, fmt.Errorf("%w: type %q", ErrUnknownEvent, typ)
-	}
-	dec, ok := c.decode[schema]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s schema version %d", ErrUnknownEvent, typ, schema)
-	}
-	e, err := dec(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: decode %s v%d: %v", event.ErrInvalid, typ, schema, err)
-	}
-	return e, nil
+	return codec.Decode(typ, schema, data)
 }
 
 // DecodeEnvelope decodes a stored event.
-func DecodeEnvelope(env event.Envelope) (Event, error) {
-	e, err := Decode(env.Type, env.Schema, env.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%s@%d: %w", env.Stream, env.Version, err)
-	}
-	return e, nil
-}
+func DecodeEnvelope(env event.Envelope) (Event, error) { return codec.DecodeEnvelope(env) }
 
 // NewEvent encodes e as an event to append with the given ID and metadata.
 func NewEvent(id string, e Event, meta event.Metadata) (event.New, error) {
-	typ, schema, data, err := Encode(e)
-	if err != nil {
-		return event.New{}, err
-	}
-	return event.New{ID: id, Type: typ, Schema: schema, Data: data, Meta: meta.Normalize()}, nil
+	return codec.NewEvent(id, e, meta)
 }
 
 // IsUnknownEvent reports whether err says an event type or version is unknown.
-func IsUnknownEvent(err error) bool { return errors.Is(err, ErrUnknownEvent) }
+func IsUnknownEvent(err error) bool { return codec.IsUnknown(err) }
 
 // timestamp is how this package stores times: UTC at microsecond precision,
 // like event metadata.

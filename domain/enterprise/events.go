@@ -1,8 +1,6 @@
 package enterprise
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -460,115 +458,68 @@ func (InvitationTokenRegistered) EventType() string    { return TypeInvitationTo
 // not know. It wraps event.ErrInvalid.
 var ErrUnknownEvent = fmt.Errorf("%w: unknown enterprise event", event.ErrInvalid)
 
-type decoder func([]byte) (Event, error)
-
-func jsonOf[T Event]() decoder {
-	return func(data []byte) (Event, error) {
-		var e T
-		if err := json.Unmarshal(data, &e); err != nil {
-			return nil, err
-		}
-		return e, nil
-	}
-}
-
-// registry lists every event type by its explicit name with the decoder of
-// each schema version it has had (all at version 1 so far).
-var registry = map[string]map[int]decoder{
-	TypeEnterpriseCreated:           {1: jsonOf[EnterpriseCreated]()},
-	TypeLicenseUploaded:             {1: jsonOf[LicenseUploaded]()},
-	TypeIDCardUploaded:              {1: jsonOf[IDCardUploaded]()},
-	TypeMaterialsSubmitted:          {1: jsonOf[MaterialsSubmitted]()},
-	TypeMaterialsRefused:            {1: jsonOf[MaterialsRefused]()},
-	TypeWillingnessMethodChosen:     {1: jsonOf[WillingnessMethodChosen]()},
-	TypeWillingnessCheckFailed:      {1: jsonOf[WillingnessCheckFailed]()},
-	TypeCarrierCheckPassed:          {1: jsonOf[CarrierCheckPassed]()},
-	TypePhoneVerified:               {1: jsonOf[PhoneVerified]()},
-	TypeFaceScanStarted:             {1: jsonOf[FaceScanStarted]()},
-	TypeFaceVerified:                {1: jsonOf[FaceVerified]()},
-	TypeAuthorizationLetterIssued:   {1: jsonOf[AuthorizationLetterGenerated]()},
-	TypeAuthorizationLetterUploaded: {1: jsonOf[AuthorizationLetterUploaded]()},
-	TypeAuthorizationLetterApproved: {1: jsonOf[AuthorizationLetterApproved]()},
-	TypeAuthorizationLetterRejected: {1: jsonOf[AuthorizationLetterRejected]()},
-	TypeMicroDepositRequested:       {1: jsonOf[MicroDepositRequested]()},
-	TypeMicroDepositFailed:          {1: jsonOf[MicroDepositFailed]()},
-	TypeMicroDepositConfirmed:       {1: jsonOf[MicroDepositConfirmed]()},
-	TypeReverseDepositRequested:     {1: jsonOf[ReverseDepositRequested]()},
-	TypeReverseDepositMismatched:    {1: jsonOf[ReverseDepositMismatched]()},
-	TypeReverseDepositMatched:       {1: jsonOf[ReverseDepositMatched]()},
-	TypeEnterpriseVerified:          {1: jsonOf[EnterpriseVerified]()},
-	TypeContractQuotaGranted:        {1: jsonOf[ContractQuotaGranted]()},
-	TypeMemberInvitationCreated:     {1: jsonOf[MemberInvitationCreated]()},
-	TypeMemberJoined:                {1: jsonOf[MemberJoined]()},
-	TypeMemberRoleChanged:           {1: jsonOf[MemberRoleChanged]()},
-	TypeMemberRemoved:               {1: jsonOf[MemberRemoved]()},
-	TypeUSCCReserved:                {1: jsonOf[USCCReserved]()},
-	TypeUSCCReservationReclaimed:    {1: jsonOf[USCCReservationReclaimed]()},
-	TypeDepositReferenceIssued:      {1: jsonOf[DepositReferenceIssued]()},
-	TypeReverseDepositAwaited:       {1: jsonOf[ReverseDepositAwaited]()},
-	TypeBankStatementReceived:       {1: jsonOf[BankStatementReceived]()},
-	TypeInvitationTokenRegistered:   {1: jsonOf[InvitationTokenRegistered]()},
-}
-
-// schemaOf is the schema version new events of a type are written with.
-func schemaOf(typ string) int {
-	latest := 0
-	for v := range registry[typ] {
-		latest = max(latest, v)
-	}
-	return latest
-}
+// codec knows every event type of this package by its explicit name, with
+// the decoder of each schema version it has had (all at version 1 so far).
+var codec = func() *event.Codec[Event] {
+	c := event.NewCodec[Event](ErrUnknownEvent)
+	event.Register[EnterpriseCreated](c, EnterpriseCreated{}.EventType())
+	event.Register[LicenseUploaded](c, LicenseUploaded{}.EventType())
+	event.Register[IDCardUploaded](c, IDCardUploaded{}.EventType())
+	event.Register[MaterialsSubmitted](c, MaterialsSubmitted{}.EventType())
+	event.Register[MaterialsRefused](c, MaterialsRefused{}.EventType())
+	event.Register[WillingnessMethodChosen](c, WillingnessMethodChosen{}.EventType())
+	event.Register[WillingnessCheckFailed](c, WillingnessCheckFailed{}.EventType())
+	event.Register[CarrierCheckPassed](c, CarrierCheckPassed{}.EventType())
+	event.Register[PhoneVerified](c, PhoneVerified{}.EventType())
+	event.Register[FaceScanStarted](c, FaceScanStarted{}.EventType())
+	event.Register[FaceVerified](c, FaceVerified{}.EventType())
+	event.Register[AuthorizationLetterGenerated](c, AuthorizationLetterGenerated{}.EventType())
+	event.Register[AuthorizationLetterUploaded](c, AuthorizationLetterUploaded{}.EventType())
+	event.Register[AuthorizationLetterApproved](c, AuthorizationLetterApproved{}.EventType())
+	event.Register[AuthorizationLetterRejected](c, AuthorizationLetterRejected{}.EventType())
+	event.Register[MicroDepositRequested](c, MicroDepositRequested{}.EventType())
+	event.Register[MicroDepositFailed](c, MicroDepositFailed{}.EventType())
+	event.Register[MicroDepositConfirmed](c, MicroDepositConfirmed{}.EventType())
+	event.Register[ReverseDepositRequested](c, ReverseDepositRequested{}.EventType())
+	event.Register[ReverseDepositMismatched](c, ReverseDepositMismatched{}.EventType())
+	event.Register[ReverseDepositMatched](c, ReverseDepositMatched{}.EventType())
+	event.Register[EnterpriseVerified](c, EnterpriseVerified{}.EventType())
+	event.Register[ContractQuotaGranted](c, ContractQuotaGranted{}.EventType())
+	event.Register[MemberInvitationCreated](c, MemberInvitationCreated{}.EventType())
+	event.Register[MemberJoined](c, MemberJoined{}.EventType())
+	event.Register[MemberRoleChanged](c, MemberRoleChanged{}.EventType())
+	event.Register[MemberRemoved](c, MemberRemoved{}.EventType())
+	event.Register[USCCReserved](c, USCCReserved{}.EventType())
+	event.Register[USCCReservationReclaimed](c, USCCReservationReclaimed{}.EventType())
+	event.Register[DepositReferenceIssued](c, DepositReferenceIssued{}.EventType())
+	event.Register[ReverseDepositAwaited](c, ReverseDepositAwaited{}.EventType())
+	event.Register[BankStatementReceived](c, BankStatementReceived{}.EventType())
+	event.Register[InvitationTokenRegistered](c, InvitationTokenRegistered{}.EventType())
+	return c
+}()
 
 // Has reports whether typ is one of this package's event types.
-func Has(typ string) bool { _, ok := registry[typ]; return ok }
+func Has(typ string) bool { return codec.Has(typ) }
 
 // Encode turns a domain event into its stored type name, schema version and
 // JSON payload.
-func Encode(e Event) (typ string, schema int, data []byte, err error) {
-	typ = e.EventType()
-	if !Has(typ) {
-		return "", 0, nil, fmt.Errorf("%w: cannot encode %T", ErrUnknownEvent, e)
-	}
-	data, err = json.Marshal(e)
-	if err != nil {
-		return "", 0, nil, fmt.Errorf("encode %s: %w", typ, err)
-	}
-	return typ, schemaOf(typ), data, nil
-}
+func Encode(e Event) (typ string, schema int, data []byte, err error) { return codec.Encode(e) }
 
 // Decode turns a stored type name, schema version and payload back into a
 // domain event.
 func Decode(typ string, schema int, data []byte) (Event, error) {
-	dec, ok := registry[typ][schema]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s schema version %d", ErrUnknownEvent, typ, schema)
-	}
-	e, err := dec(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: decode %s v%d: %v", event.ErrInvalid, typ, schema, err)
-	}
-	return e, nil
+	return codec.Decode(typ, schema, data)
 }
 
 // DecodeEnvelope decodes a stored event.
-func DecodeEnvelope(env event.Envelope) (Event, error) {
-	e, err := Decode(env.Type, env.Schema, env.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%s@%d: %w", env.Stream, env.Version, err)
-	}
-	return e, nil
-}
+func DecodeEnvelope(env event.Envelope) (Event, error) { return codec.DecodeEnvelope(env) }
 
 // NewEvent encodes e as an event to append with the given ID and metadata.
 func NewEvent(id string, e Event, meta event.Metadata) (event.New, error) {
-	typ, schema, data, err := Encode(e)
-	if err != nil {
-		return event.New{}, err
-	}
-	return event.New{ID: id, Type: typ, Schema: schema, Data: data, Meta: meta.Normalize()}, nil
+	return codec.NewEvent(id, e, meta)
 }
 
 // IsUnknownEvent reports whether err says an event type or version is unknown.
-func IsUnknownEvent(err error) bool { return errors.Is(err, ErrUnknownEvent) }
+func IsUnknownEvent(err error) bool { return codec.IsUnknown(err) }
 
 func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
