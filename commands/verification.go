@@ -270,7 +270,16 @@ func (s *verifier) reserveUSCC(ctx context.Context, a Actor, e *enterprise.Enter
 		return err
 	}
 	if r.Holder() == e.ID() {
-		return nil
+		// Ours from an earlier try whose verification was not written.
+		// Re-assert it at its exact version: had another enterprise
+		// reclaimed it meanwhile, one of the two appends fails, so the code
+		// is never verified twice.
+		_, err := s.save(ctx, nil, stream, event.Exactly(r.Version()), []enterprise.Event{enterprise.USCCReservationReclaimed{
+			USCC: uscc, PreviousEnterpriseID: e.ID(), EnterpriseID: e.ID(), ReclaimedAt: now.UTC()}}, meta)
+		if errors.Is(err, event.ErrConcurrency) {
+			return enterprise.ErrUSCCTaken
+		}
+		return err
 	}
 	holderVerified := false
 	if h, err := s.load(ctx, r.Holder()); err == nil {

@@ -196,3 +196,36 @@ func TestMicroDepositsAreLimited(t *testing.T) {
 		t.Fatalf("events %s", evs)
 	}
 }
+
+// A reservation left by a verification that never got written is taken
+// over after enterprise.ReclaimAfter; the abandoned case then cannot finish.
+func TestAbandonedUSCCReservationIsReclaimed(t *testing.T) {
+	w := newWorld(t)
+	actA := register(t, w, "13800138240").AccountID
+	idA, fenA := depositCase(t, w, actA)
+	// A's earlier verification reserved the code and died before its
+	// EnterpriseVerified was appended.
+	n, err := enterprise.NewEvent(commands.UUIDs{}.NewID(), enterprise.USCCReserved{USCC: testUSCC, EnterpriseID: idA, ReservedAt: w.clock.Now()}, event.Metadata{OccurredAt: w.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.Append(ctx, enterprise.USCCStream(testUSCC), event.NoStream, n); err != nil {
+		t.Fatal(err)
+	}
+	actB := register(t, w, "13800138241").AccountID
+	idB, fenB := depositCase(t, w, actB)
+	confirm := func(actor, id string, fen int64) error {
+		_, err := w.cmds.ConfirmMicroDeposit.Handle(ctx, commands.ConfirmMicroDeposit{Actor: commands.Actor{AccountID: actor}, EnterpriseID: id, Amount: bank.FormatFen(fen)})
+		return err
+	}
+	if err := confirm(actB, idB, fenB); !errors.Is(err, enterprise.ErrUSCCTaken) {
+		t.Fatalf("B within the reclaim window: %v", err)
+	}
+	w.clock.Advance(enterprise.ReclaimAfter + time.Minute)
+	if err := confirm(actB, idB, fenB); err != nil {
+		t.Fatalf("B after the window: %v", err)
+	}
+	if err := confirm(actA, idA, fenA); !errors.Is(err, enterprise.ErrUSCCTaken) {
+		t.Fatalf("A after B took the code: %v", err)
+	}
+}
