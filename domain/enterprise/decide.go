@@ -597,9 +597,6 @@ func (e *Enterprise) RequestMicroDeposit(actor string, acct BankAccount, transfe
 	if err := e.checkWillingness(actor, MethodMicroDeposit, now); err != nil {
 		return nil, err
 	}
-	if e.deposit != nil && e.deposit.failed == "" && !e.deposit.done && now.Before(e.deposit.req.Deadline) && e.deposit.wrong < MicroDepositTries {
-		return nil, fault.New(fault.Conflict, "deposit_pending", "A deposit is already on its way; enter its amount, or wait for it to fail before asking again.")
-	}
 	if e.deposits >= MicroDepositsPerCase {
 		zero := 0
 		return []Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_limit",
@@ -628,6 +625,13 @@ func (e *Enterprise) RequestMicroDeposit(actor string, acct BankAccount, transfe
 		return nil, fault.Invalidf("account_number", "invalid_account_number", "Enter the corporate account number: 8 to 32 digits.")
 	}
 	acct.AccountNumber = num
+	// The same account again while its deposit is on the way is a repeat;
+	// another account is the seed's "账号填错了?": a new deposit replaces
+	// the old one (whose amount then no longer counts), within the limits.
+	if e.deposit != nil && e.deposit.failed == "" && !e.deposit.done && now.Before(e.deposit.req.Deadline) &&
+		e.deposit.wrong < MicroDepositTries && e.deposit.req.Account.AccountNumber == num {
+		return nil, fault.New(fault.Conflict, "deposit_pending", "A deposit to this account is already on its way; enter its amount, or correct the account number if it was wrong.")
+	}
 	if amountFen < 1 || amountFen > 99 {
 		return nil, fmt.Errorf("micro deposit: amount %d fen outside 1..99", amountFen)
 	}

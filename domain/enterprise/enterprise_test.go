@@ -192,6 +192,15 @@ func TestDecisions(t *testing.T) {
 			func(e *Enterprise) ([]Event, error) {
 				return e.RequestMicroDeposit(creator, deposit.Account, "md.x.4", 12, later)
 			}, []Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_limit", Detail: "3 deposits already paid for this case", AttemptsLeft: ptr(0), FailedAt: later}}, "deposit_limit"},
+		{"the same account again while its deposit is on the way", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
+			func(e *Enterprise) ([]Event, error) { return e.RequestMicroDeposit(creator, deposit.Account, "md.x.2", 12, later) }, nil, "deposit_pending"},
+		{"a corrected account number gets a new deposit (账号填错了?)", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
+			func(e *Enterprise) ([]Event, error) {
+				a := deposit.Account
+				a.AccountNumber = "62148301999"
+				return e.RequestMicroDeposit(creator, a, "md.x.2", 12, later)
+			}, []Event{MicroDepositRequested{TransferID: "md.x.2", Account: BankAccount{Holder: "杭州井然食品贸易有限公司", Bank: "招商银行", Branch: "高新支行", Province: "浙江", City: "杭州", AccountNumber: "62148301999"},
+				AmountFen: 12, Deadline: later.Add(MicroDepositValidFor), RequestedAt: later}}, ""},
 		{"two deposits a day per code", cat(ready(LegalRep, MethodMicroDeposit)),
 			func(e *Enterprise) ([]Event, error) { return e.CheckDepositDay(creator, 3, later) },
 			[]Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_daily_limit", Detail: "deposit 3 of 2 today for this code", AttemptsLeft: ptr(0), FailedAt: later}}, "deposit_daily_limit"},
