@@ -193,7 +193,9 @@ func TestDecisions(t *testing.T) {
 				return e.RequestMicroDeposit(creator, deposit.Account, "md.x.4", 12, later)
 			}, []Event{WillingnessCheckFailed{Method: MethodMicroDeposit, Step: "deposit", Reason: "deposit_limit", Detail: "3 deposits already paid for this case", AttemptsLeft: ptr(0), FailedAt: later}}, "deposit_limit"},
 		{"the same account again while its deposit is on the way", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
-			func(e *Enterprise) ([]Event, error) { return e.RequestMicroDeposit(creator, deposit.Account, "md.x.2", 12, later) }, nil, "deposit_pending"},
+			func(e *Enterprise) ([]Event, error) {
+				return e.RequestMicroDeposit(creator, deposit.Account, "md.x.2", 12, later)
+			}, nil, "deposit_pending"},
 		{"a corrected account number gets a new deposit (账号填错了?)", cat(ready(LegalRep, MethodMicroDeposit), []Event{deposit}),
 			func(e *Enterprise) ([]Event, error) {
 				a := deposit.Account
