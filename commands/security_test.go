@@ -69,31 +69,10 @@ func streamTypes(t *testing.T, w *world, stream string) string {
 	return strings.Join(out, ",")
 }
 
-// phoneCase walks an enterprise of accountID up to the legal-rep phone check.
+// phoneCase walks an enterprise of a up to the legal-rep phone check.
 func phoneCase(t *testing.T, w *world, a commands.Actor) string {
 	t.Helper()
-	c, err := w.cmds.CreateEnterprise.Handle(ctx, commands.CreateEnterprise{Actor: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := c.EnterpriseID
-	img := commands.Upload{Data: []byte("photo " + id), MediaType: "image/png"}
-	if _, err := w.cmds.UploadLicense.Handle(ctx, commands.UploadLicense{Actor: a, EnterpriseID: id, File: img}); err != nil {
-		t.Fatal(err)
-	}
-	for _, side := range []enterprise.Side{enterprise.Portrait, enterprise.Emblem} {
-		if _, err := w.cmds.UploadIDCard.Handle(ctx, commands.UploadIDCard{Actor: a, EnterpriseID: id, Person: enterprise.LegalRep, Side: side, File: img}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.cmds.SubmitMaterials.Handle(ctx, commands.SubmitMaterials{Actor: a, EnterpriseID: id, Materials: enterprise.Materials{
-		Name: "杭州井然食品贸易有限公司", USCC: testUSCC, LegalRepName: "井然", LegalRepIDNumber: "11010519491231002X",
-		Operator: enterprise.LegalRep, AcceptPersonal: true}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.cmds.ChooseMethod.Handle(ctx, commands.ChooseMethod{Actor: a, EnterpriseID: id, Method: enterprise.MethodLegalRepPhone}); err != nil {
-		t.Fatal(err)
-	}
+	id, _ := openCase(t, w, a.AccountID, entName, enterprise.MethodLegalRepPhone)
 	return id
 }
 

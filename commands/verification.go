@@ -552,8 +552,8 @@ func (s *verifier) sendPhoneCode(ctx context.Context, c SendPhoneCode) (SendPhon
 		return SendPhoneCodeResult{}, err
 	}
 	name, id, ok := e.Identity(m)
-	if !ok {
-		return SendPhoneCodeResult{}, fault.New(fault.Rule, "phone_not_used", "The current willingness check does not use a phone code.")
+	if !ok { // CheckCarrier passed, so the method names a person
+		return SendPhoneCodeResult{}, fmt.Errorf("send phone code: %s names no person to check", m)
 	}
 	if err := s.allowSender(ctx, c.Actor); err != nil {
 		return SendPhoneCodeResult{}, err

@@ -21,29 +21,7 @@ const testUSCC = "91350100M000100Y43"
 // micro-deposit and returns its ID and the amount paid.
 func depositCase(t *testing.T, w *world, accountID string) (string, int64) {
 	t.Helper()
-	a := commands.Actor{AccountID: accountID, ClientIP: "10.0.0.2"}
-	c, err := w.cmds.CreateEnterprise.Handle(ctx, commands.CreateEnterprise{Actor: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := c.EnterpriseID
-	img := commands.Upload{Data: []byte("licence photo " + id), MediaType: "image/png"}
-	if _, err := w.cmds.UploadLicense.Handle(ctx, commands.UploadLicense{Actor: a, EnterpriseID: id, File: img}); err != nil {
-		t.Fatal(err)
-	}
-	for _, side := range []enterprise.Side{enterprise.Portrait, enterprise.Emblem} {
-		if _, err := w.cmds.UploadIDCard.Handle(ctx, commands.UploadIDCard{Actor: a, EnterpriseID: id, Person: enterprise.LegalRep, Side: side, File: img}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.cmds.SubmitMaterials.Handle(ctx, commands.SubmitMaterials{Actor: a, EnterpriseID: id, Materials: enterprise.Materials{
-		Name: "杭州井然食品贸易有限公司", USCC: testUSCC, LegalRepName: "井然", LegalRepIDNumber: "11010519491231002X",
-		Operator: enterprise.LegalRep, AcceptPersonal: true}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.cmds.ChooseMethod.Handle(ctx, commands.ChooseMethod{Actor: a, EnterpriseID: id, Method: enterprise.MethodMicroDeposit}); err != nil {
-		t.Fatal(err)
-	}
+	id, a := openCase(t, w, accountID, entName, enterprise.MethodMicroDeposit)
 	dep, err := w.cmds.RequestMicroDeposit.Handle(ctx, commands.RequestMicroDeposit{Actor: a, EnterpriseID: id, Account: enterprise.BankAccount{
 		Bank: "招商银行", Branch: "杭州高新支行", Province: "浙江省", City: "杭州市", AccountNumber: "6214830112345678"}})
 	if err != nil {

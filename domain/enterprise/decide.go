@@ -298,13 +298,14 @@ func (e *Enterprise) Identity(m Method) (name, idNumber string, ok bool) {
 	return e.materials.LegalRepName, e.materials.LegalRepIDNumber, e.materials.LegalRepIDNumber != ""
 }
 
-// checkPhoneStep: the method uses a phone and its phone is not yet proven.
-func (e *Enterprise) checkPhoneStep(actor string, m Method, now time.Time) error {
+// checkIdentityStep: a method is chosen, it is one that proves a person by
+// this kind of check (uses), and that person is not proven yet.
+func (e *Enterprise) checkIdentityStep(actor string, m Method, uses [2]Method, notUsed *fault.Error, now time.Time) error {
 	if err := e.checkChosen(actor, now); err != nil {
 		return err
 	}
-	if m != MethodLegalRepPhone && m != MethodLetter {
-		return rule("phone_not_used", "The current willingness check does not use a phone code.")
+	if m != uses[0] && m != uses[1] {
+		return notUsed
 	}
 	if err := e.checkWillingness(actor, m, now); err != nil {
 		return err
@@ -313,6 +314,16 @@ func (e *Enterprise) checkPhoneStep(actor string, m Method, now time.Time) error
 		return rule("identity_already_checked", "This person's identity is already checked; go on with the next step.")
 	}
 	return nil
+}
+
+var (
+	errPhoneNotUsed = rule("phone_not_used", "The current willingness check does not use a phone code.")
+	errFaceNotUsed  = rule("face_not_used", "The current willingness check does not use a face scan.")
+)
+
+// checkPhoneStep: the legal rep's phone, or the agent's for the letter.
+func (e *Enterprise) checkPhoneStep(actor string, m Method, now time.Time) error {
+	return e.checkIdentityStep(actor, m, [2]Method{MethodLegalRepPhone, MethodLetter}, errPhoneNotUsed, now)
 }
 
 // CarrierResult is what the carrier said about (name, ID number, phone).
@@ -397,22 +408,10 @@ func Completes(events []Event) (EnterpriseVerified, bool) {
 	return EnterpriseVerified{}, false
 }
 
-// facePerson: the legal rep for legal_rep_face; the agent as the letter's
+// checkFaceStep: the legal rep's face, or the agent's as the letter's
 // fallback when the agent's phone cannot pass ("试试刷脸校验").
 func (e *Enterprise) checkFaceStep(actor string, m Method, now time.Time) error {
-	if err := e.checkChosen(actor, now); err != nil {
-		return err
-	}
-	if m != MethodLegalRepFace && m != MethodLetter {
-		return rule("face_not_used", "The current willingness check does not use a face scan.")
-	}
-	if err := e.checkWillingness(actor, m, now); err != nil {
-		return err
-	}
-	if e.phones[m] != nil || e.faceOK[m] != nil {
-		return rule("identity_already_checked", "This person's identity is already checked; go on with the next step.")
-	}
-	return nil
+	return e.checkIdentityStep(actor, m, [2]Method{MethodLegalRepFace, MethodLetter}, errFaceNotUsed, now)
 }
 
 // FaceStart is a face scan session the provider opened.
