@@ -109,6 +109,8 @@ type Deps struct {
 
 	// Verification's ports; required by New, not by the account handlers.
 	Verification VerificationDeps
+	// Templates', seals', sending's and signing's ports; required by New.
+	Lifecycle LifecycleDeps
 }
 
 func (d Deps) withDefaults() Deps {
@@ -183,6 +185,11 @@ type Commands struct {
 
 	// Platform administration (CLI).
 	GrantPlatformRole Handler[GrantPlatformRole, GrantPlatformRoleResult]
+
+	// The contract lifecycle (seed section 03).
+	Templates TemplateCommands
+	Seals     SealCommands
+	Contracts ContractCommands
 }
 
 // handlerFunc adapts a function to a Handler.
@@ -196,7 +203,7 @@ func decorate[C, R any](d Deps, f func(ctx context.Context, cmd C) (R, error)) H
 
 // New builds every handler from d.
 func New(d Deps) (Commands, error) {
-	if err := errors.Join(d.check(), d.Verification.check()); err != nil {
+	if err := errors.Join(d.check(), d.Verification.check(), d.Lifecycle.check()); err != nil {
 		return Commands{}, err
 	}
 	d = d.withDefaults()
@@ -237,5 +244,9 @@ func New(d Deps) (Commands, error) {
 		RemoveMember:     decorate(d, v.removeMember),
 
 		GrantPlatformRole: NewGrantPlatformRoleHandler(d),
+
+		Templates: newTemplateCommands(d),
+		Seals:     newSealCommands(d),
+		Contracts: newContractCommands(d),
 	}, nil
 }

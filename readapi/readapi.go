@@ -75,6 +75,11 @@ type Deps struct {
 	Verify web.VerifyFunc
 	// WaitBound caps how long a read waits for projections (default 5 s).
 	WaitBound time.Duration
+
+	// Contracts, when set, mounts the contract, approval and template routes.
+	Contracts ContractReader
+	// Seals, when set, mounts the seal and signature-image routes.
+	Seals SealReader
 }
 
 type api struct{ Deps }
@@ -97,6 +102,12 @@ func Register(r *mux.Router, d Deps) {
 				r.Handle("/api/v1/enterprises/{id}/files/{sha256}", authed(http.HandlerFunc(a.caseFile))).Methods(http.MethodGet)
 			}
 		}
+	}
+	if d.Contracts != nil {
+		a.registerContracts(r)
+	}
+	if d.Seals != nil {
+		a.registerSeals(r)
 	}
 }
 

@@ -83,6 +83,7 @@ type Quota struct {
 
 // Hash fields of account:<id> beyond the registration's.
 const (
+	fLoginKey       = "login_key"
 	fQuota          = "quota_personal"
 	fVerified       = "verified"
 	fVerifiedName   = "verified_name"
@@ -135,6 +136,9 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 			"id", ev.AccountID,
 			"login", login.Mask(),
 			"login_kind", string(ev.LoginKind),
+			// The login's hash (as in its reservation stream's name) lets
+			// readers match the caller to a contract party's contact.
+			fLoginKey, login.Hash(),
 			"name", ev.Name,
 			"company", ev.Company,
 			"invited_by", ev.InvitedBy,
@@ -250,4 +254,17 @@ func (r Reader) HasPlatformRole(ctx context.Context, accountID, role string) (bo
 		return false, fmt.Errorf("read platform roles of %s: %w", accountID, err)
 	}
 	return ok, nil
+}
+
+// LoginKey is the hash of the account's login (account.Login.Hash), the
+// key by which contracts name their parties' contacts.
+func (r Reader) LoginKey(ctx context.Context, accountID string) (string, error) {
+	m, err := r.DB.HMGet(ctx, projections.Key(r.DB, Name, "account", accountID), fLoginKey).Result()
+	if err != nil {
+		return "", fmt.Errorf("login key of %s: %w", accountID, err)
+	}
+	if k, ok := m[0].(string); ok && k != "" {
+		return k, nil
+	}
+	return "", fault.New(fault.NotFound, "account_not_found", "This account has no profile (yet).")
 }

@@ -1,0 +1,6 @@
+package commands
+
+// ContractCommands are sending and signing.
+type ContractCommands struct{}
+
+func newContractCommands(d Deps) ContractCommands { return ContractCommands{} }

@@ -1,0 +1,237 @@
+package contract
+
+import (
+	"fmt"
+	"time"
+
+	"signet/domain/event"
+	"signet/domain/layout"
+)
+
+// Event is a domain event of this package.
+type Event interface{ EventType() string }
+
+// Stored event type names. Never rename one: stored history refers to them.
+const (
+	TypeContractCreated              = "ContractCreated"
+	TypeContractSubmittedForApproval = "ContractSubmittedForApproval"
+	TypeContractApproved             = "ContractApproved"
+	TypeContractApprovalRejected     = "ContractApprovalRejected"
+	TypeContractSent                 = "ContractSent"
+	TypePartySigned                  = "PartySigned"
+	TypePartyRejected                = "PartyRejected"
+	TypeContractRevoked              = "ContractRevoked"
+	TypeContractExpired              = "ContractExpired"
+	TypeContractCompleted            = "ContractCompleted"
+
+	// "contractno-<number>": makes each contract number unique.
+	TypeContractNumberReserved = "ContractNumberReserved"
+)
+
+// Sender is who sends the contract: an account, on behalf of a verified
+// enterprise or as a verified person.
+type Sender struct {
+	AccountID    string `json:"account_id"`
+	EnterpriseID string `json:"enterprise_id,omitempty"`
+	Name         string `json:"name"`        // the enterprise's verified name, or the person's
+	PersonName   string `json:"person_name"` // the sending person's verified name
+}
+
+// TemplateRef names the template version a contract was sent from.
+type TemplateRef struct {
+	ID      string `json:"id"`
+	Version uint64 `json:"version"`
+}
+
+// Contact is how a party is reached and recognised: a normalised mainland
+// mobile number or email address, the same form as an account login.
+type Contact struct {
+	Kind  string `json:"kind"` // "phone" or "email"
+	Value string `json:"value"`
+}
+
+// Party is one signer of the contract (签约方), filling a role.
+type Party struct {
+	ID             string           `json:"id"`   // the role's ID
+	Role           string           `json:"role"` // the role's name, e.g. 乙方
+	Kind           layout.PartyKind `json:"kind"`
+	Order          int              `json:"order"`
+	Name           string           `json:"name"` // the person, or the enterprise's contact person
+	Contact        Contact          `json:"contact"`
+	EnterpriseName string           `json:"enterprise_name,omitempty"` // enterprise parties
+}
+
+// ContractCreated opens "contract-<id>": everything the sender decided,
+// frozen. The contract is sent next, or first submitted for approval.
+type ContractCreated struct {
+	ContractID      string            `json:"contract_id"`
+	Number          string            `json:"number"` // 合同编号
+	Title           string            `json:"title"`
+	ContractType    string            `json:"contract_type,omitempty"`
+	Sender          Sender            `json:"sender"`
+	Template        *TemplateRef      `json:"template,omitempty"` // nil when sent ad hoc
+	Documents       []layout.Document `json:"documents"`
+	Parties         []Party           `json:"parties"`
+	Fields          []layout.Field    `json:"fields"`
+	Values          map[string]string `json:"values,omitempty"` // business field ID -> value
+	Sequential      bool              `json:"sequential"`
+	SigningDeadline time.Time         `json:"signing_deadline"`
+	ExpiresAt       *time.Time        `json:"expires_at,omitempty"` // the contract's own expiry (合同到期)
+	CreatedAt       time.Time         `json:"created_at"`
+}
+
+// ContractSubmittedForApproval: the sender's enterprise requires approval;
+// any one of Approvers may approve or reject.
+type ContractSubmittedForApproval struct {
+	Approvers   []string  `json:"approvers"`
+	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// ContractApproved: an approver let it go out; ContractSent follows.
+type ContractApproved struct {
+	ApproverID string    `json:"approver_id"`
+	ApprovedAt time.Time `json:"approved_at"`
+}
+
+// ContractApprovalRejected: an approver stopped it; it is never sent.
+type ContractApprovalRejected struct {
+	ApproverID string    `json:"approver_id"`
+	Reason     string    `json:"reason"`
+	RejectedAt time.Time `json:"rejected_at"`
+}
+
+// DocumentHash is a document's SHA-256 at a moment (sending, signing).
+type DocumentHash struct {
+	DocumentID string `json:"document_id"`
+	SHA256     string `json:"sha256"`
+}
+
+// Quota names whose free-contract quota sending used.
+type Quota struct {
+	Kind string `json:"kind"` // "enterprise" or "personal"
+	ID   string `json:"id"`   // enterprise or account ID
+}
+
+// ContractSent: the documents are frozen (their hashes recorded here) and
+// the parties may sign.
+type ContractSent struct {
+	Documents []DocumentHash `json:"documents"`
+	Quota     Quota          `json:"quota"`
+	SentBy    string         `json:"sent_by"`
+	SentAt    time.Time      `json:"sent_at"`
+}
+
+// SealUse is the seal an enterprise party signed with.
+type SealUse struct {
+	SealID string      `json:"seal_id"`
+	Name   string      `json:"name"`
+	File   layout.File `json:"file"`
+}
+
+// SignatureUse is the signature a person party signed with: the verified
+// name typed (and rendered), or an uploaded handwriting image.
+type SignatureUse struct {
+	Kind string       `json:"kind"` // "typed" or "image"
+	Text string       `json:"text,omitempty"`
+	File *layout.File `json:"file,omitempty"`
+}
+
+// Willingness methods of signing.
+const WillingnessSMSCode = "sms_code"
+
+// PartySigned: a party signed, by whom, with what, proven how, on which
+// documents, from where and when.
+type PartySigned struct {
+	PartyID         string         `json:"party_id"`
+	SignerAccountID string         `json:"signer_account_id"`
+	SignerName      string         `json:"signer_name"` // verified name of the signing person
+	EnterpriseID    string         `json:"enterprise_id,omitempty"`
+	Seal            *SealUse       `json:"seal,omitempty"`
+	Signature       *SignatureUse  `json:"signature,omitempty"`
+	Willingness     string         `json:"willingness"`
+	Documents       []DocumentHash `json:"documents"`
+	ClientIP        string         `json:"client_ip"`
+	SignedAt        time.Time      `json:"signed_at"`
+}
+
+// PartyRejected: a party refused to sign (拒签); the contract ends.
+type PartyRejected struct {
+	PartyID         string    `json:"party_id"`
+	SignerAccountID string    `json:"signer_account_id"`
+	EnterpriseID    string    `json:"enterprise_id,omitempty"`
+	Reason          string    `json:"reason"`
+	ClientIP        string    `json:"client_ip"`
+	RejectedAt      time.Time `json:"rejected_at"`
+}
+
+// ContractRevoked: the sender withdrew it before completion (撤回).
+type ContractRevoked struct {
+	RevokedBy string    `json:"revoked_by"`
+	Reason    string    `json:"reason"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// ContractExpired: the signing deadline passed before every party signed.
+type ContractExpired struct {
+	Deadline  time.Time `json:"deadline"`
+	ExpiredAt time.Time `json:"expired_at"`
+}
+
+// ContractCompleted: every party signed.
+type ContractCompleted struct {
+	CompletedAt time.Time `json:"completed_at"`
+}
+
+// ContractNumberReserved opens "contractno-<number>".
+type ContractNumberReserved struct {
+	ContractID string    `json:"contract_id"`
+	ReservedAt time.Time `json:"reserved_at"`
+}
+
+func (ContractCreated) EventType() string              { return TypeContractCreated }
+func (ContractSubmittedForApproval) EventType() string { return TypeContractSubmittedForApproval }
+func (ContractApproved) EventType() string             { return TypeContractApproved }
+func (ContractApprovalRejected) EventType() string     { return TypeContractApprovalRejected }
+func (ContractSent) EventType() string                 { return TypeContractSent }
+func (PartySigned) EventType() string                  { return TypePartySigned }
+func (PartyRejected) EventType() string                { return TypePartyRejected }
+func (ContractRevoked) EventType() string              { return TypeContractRevoked }
+func (ContractExpired) EventType() string              { return TypeContractExpired }
+func (ContractCompleted) EventType() string            { return TypeContractCompleted }
+func (ContractNumberReserved) EventType() string       { return TypeContractNumberReserved }
+
+// ErrUnknownEvent: a stored type (or schema version) this package does not know.
+var ErrUnknownEvent = fmt.Errorf("%w: unknown contract event", event.ErrInvalid)
+
+var codec = func() *event.Codec[Event] {
+	c := event.NewCodec[Event](ErrUnknownEvent)
+	event.Register[ContractCreated](c, TypeContractCreated)
+	event.Register[ContractSubmittedForApproval](c, TypeContractSubmittedForApproval)
+	event.Register[ContractApproved](c, TypeContractApproved)
+	event.Register[ContractApprovalRejected](c, TypeContractApprovalRejected)
+	event.Register[ContractSent](c, TypeContractSent)
+	event.Register[PartySigned](c, TypePartySigned)
+	event.Register[PartyRejected](c, TypePartyRejected)
+	event.Register[ContractRevoked](c, TypeContractRevoked)
+	event.Register[ContractExpired](c, TypeContractExpired)
+	event.Register[ContractCompleted](c, TypeContractCompleted)
+	event.Register[ContractNumberReserved](c, TypeContractNumberReserved)
+	return c
+}()
+
+// Has reports whether typ is one of this package's event types.
+func Has(typ string) bool { return codec.Has(typ) }
+
+// Encode turns a domain event into its stored type name, schema and JSON.
+func Encode(e Event) (typ string, schema int, data []byte, err error) { return codec.Encode(e) }
+
+// DecodeEnvelope decodes a stored event.
+func DecodeEnvelope(env event.Envelope) (Event, error) { return codec.DecodeEnvelope(env) }
+
+// NewEvent encodes e as an event to append with the given ID and metadata.
+func NewEvent(id string, e Event, meta event.Metadata) (event.New, error) {
+	return codec.NewEvent(id, e, meta)
+}
+
+// IsUnknownEvent reports whether err says an event type or version is unknown.
+func IsUnknownEvent(err error) bool { return codec.IsUnknown(err) }
