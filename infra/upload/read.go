@@ -69,15 +69,7 @@ func Read(r *http.Request, field string, allowed []string, max int64) (File, err
 		if r.ContentLength > limit {
 			return File{}, tooLarge(r.ContentLength, true, limit)
 		}
-		data, err = io.ReadAll(io.LimitReader(body, limit+1))
-		if err == nil && int64(len(data)) > limit {
-			// Learn the real size if the rest is within the body's slack.
-			if n, derr := io.Copy(io.Discard, body); derr != nil {
-				err = derr
-			} else {
-				err = tooLarge(int64(len(data))+n, true, limit)
-			}
-		}
+		data, err = readAtMost(body, limit, imageAdvice)
 		if err == nil && len(data) == 0 {
 			err = fault.Invalidf(field, "missing_file", "The request body is empty; send the image as the body or as the form part %q.", field)
 		}
@@ -89,14 +81,7 @@ func Read(r *http.Request, field string, allowed []string, max int64) (File, err
 			"Send the image as multipart/form-data in the part %q, or as the request body with an image Content-Type.", field))
 	}
 	if err != nil {
-		var over *http.MaxBytesError
-		if errors.As(err, &over) {
-			return File{}, tooLarge(r.ContentLength, false, limit)
-		}
-		if _, ok := fault.As(err); !ok {
-			return File{}, fault.New(fault.Invalid, "incomplete_body", "The upload was cut off before its end; send it again.")
-		}
-		return File{}, err
+		return File{}, bodyErr(err, r.ContentLength, limit, imageAdvice)
 	}
 
 	mediaType, w, h, err := Sniff(data, allowed)
@@ -135,17 +120,9 @@ func readPart(mr *multipart.Reader, field string, limit int64) ([]byte, string, 
 			}
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(p, limit+1))
+		data, err := readAtMost(p, limit, imageAdvice)
 		if err != nil {
 			return nil, "", partErr(err)
-		}
-		if int64(len(data)) > limit {
-			// Learn the real size if the rest is within the body's slack.
-			n, err := io.Copy(io.Discard, p)
-			if err != nil {
-				return nil, "", partErr(err)
-			}
-			return nil, "", tooLarge(int64(len(data))+n, true, limit)
 		}
 		if len(data) == 0 {
 			if p.FileName() == "" {
@@ -157,9 +134,37 @@ func readPart(mr *multipart.Reader, field string, limit int64) ([]byte, string, 
 	}
 }
 
-func partErr(err error) error {
+// readAtMost reads rd to its end, refusing more than limit bytes; it learns
+// the real size of a larger file if the rest is within the body's slack.
+func readAtMost(rd io.Reader, limit int64, advice string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(rd, limit+1))
+	if err != nil || int64(len(data)) <= limit {
+		return data, err
+	}
+	n, err := io.Copy(io.Discard, rd)
+	if err != nil {
+		return nil, err
+	}
+	return nil, tooLargeAdvice(int64(len(data))+n, true, limit, advice)
+}
+
+// bodyErr turns a failure to read the body into a *fault.Error.
+func bodyErr(err error, contentLength, limit int64, advice string) error {
 	var over *http.MaxBytesError
 	if errors.As(err, &over) {
+		return tooLargeAdvice(contentLength, false, limit, advice)
+	}
+	if _, ok := fault.As(err); !ok {
+		return fault.New(fault.Invalid, "incomplete_body", "The upload was cut off before its end; send it again.")
+	}
+	return err
+}
+
+// partErr keeps refusals and the body limit's error, and calls anything
+// else a malformed form.
+func partErr(err error) error {
+	var over *http.MaxBytesError
+	if _, ok := fault.As(err); ok || errors.As(err, &over) {
 		return err
 	}
 	return malformed(err)
@@ -170,9 +175,20 @@ func malformed(err error) error {
 		"The request body is not valid multipart/form-data (%v); send the form again.", err))
 }
 
-// tooLarge says how big the file is when that is known exactly, or about how
-// big from Content-Length, or only that it is over the limit.
+// What to do about a file over the limit.
+const (
+	imageAdvice = "Compress or scale the image down and upload it again."
+	pdfAdvice   = "Compress the PDF or split it into several documents and upload it again."
+)
+
+// tooLarge refuses an image over the limit.
 func tooLarge(size int64, exact bool, limit int64) error {
+	return tooLargeAdvice(size, exact, limit, imageAdvice)
+}
+
+// tooLargeAdvice says how big the file is when that is known exactly, or
+// about how big from Content-Length, or only that it is over the limit.
+func tooLargeAdvice(size int64, exact bool, limit int64, advice string) error {
 	var msg string
 	switch {
 	case exact && mb(size) == mb(limit):
@@ -184,7 +200,7 @@ func tooLarge(size int64, exact bool, limit int64) error {
 	default:
 		msg = fmt.Sprintf("The file is larger than %s, the limit.", mb(limit))
 	}
-	return fault.New(fault.TooLarge, "file_too_large", msg+" Compress or scale the image down and upload it again.")
+	return fault.New(fault.TooLarge, "file_too_large", msg+" "+advice)
 }
 
 // mb formats a byte count in MB of 2^20 bytes, the unit the limit is stated in.
