@@ -207,8 +207,7 @@ func New(d Deps) (Commands, error) {
 		return Commands{}, err
 	}
 	d = d.withDefaults()
-	v := &verifier{enterprises: enterprises{events: d.Events, ids: d.IDs}, codes: d.Codes, senders: d.Senders, notifier: d.Notifier, clock: d.Clock,
-		v: d.Verification, policy: d.PrivacyPolicyVersion, log: d.Logger}
+	v := newVerifier(d)
 	return Commands{
 		RequestCode:     NewRequestCodeHandler(d),
 		RegisterAccount: NewRegisterAccountHandler(d),

@@ -14,6 +14,7 @@ import (
 	"signet/domain/account"
 	"signet/domain/enterprise"
 	"signet/domain/fault"
+	"signet/infra/artwork"
 	"signet/infra/auth"
 	"signet/infra/bank"
 	"signet/infra/blob"
@@ -26,6 +27,7 @@ import (
 	"signet/infra/notify"
 	"signet/infra/ocr"
 	"signet/infra/password"
+	"signet/infra/pdfdoc"
 	"signet/infra/redisdb/redistest"
 	"signet/infra/registry"
 )
@@ -94,6 +96,10 @@ func newWorld(t *testing.T, opts ...option) *world {
 		t.Fatal(err)
 	}
 	w.carrier, w.face, w.bank = carrier.NewDev(w.clock), face.NewDev(w.clock), bank.NewDev(w.clock)
+	art, err := artwork.New("") // SVG: no font needed
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := commands.Deps{
 		Verification: commands.VerificationDeps{
 			Blobs: blobs, Recognizer: ocr.Manual{}, Carrier: w.carrier, Registry: registry.NewDev(w.clock), Face: w.face, Bank: w.bank,
@@ -101,7 +107,8 @@ func newWorld(t *testing.T, opts ...option) *world {
 			PlatformAccount: enterprise.PlatformAccount{Holder: "签网科技（演示）有限公司", AccountNumber: "10450000000000001"},
 			RenderLetter:    letter.Render, PlatformName: "signet",
 		},
-		Events: store, Notifier: w.notes, Codes: w.codes, Senders: w.senders, Hasher: hasher, Throttle: w.throttle, Tokens: w.issuer,
+		Lifecycle: commands.LifecycleDeps{PDF: pdfdoc.New(), Art: art},
+		Events:    store, Notifier: w.notes, Codes: w.codes, Senders: w.senders, Hasher: hasher, Throttle: w.throttle, Tokens: w.issuer,
 		Clock: w.clock, Metrics: w.metrics, PrivacyPolicyVersion: "2026-01",
 		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

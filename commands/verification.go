@@ -201,8 +201,14 @@ type verifier struct {
 	notifier Notifier
 	clock    Clock
 	v        VerificationDeps
+	art      Artwork // draws the default seal of a newly verified enterprise
 	policy   string
 	log      *slog.Logger
+}
+
+func newVerifier(d Deps) *verifier {
+	return &verifier{enterprises: enterprises{events: d.Events, ids: d.IDs}, codes: d.Codes, senders: d.Senders, notifier: d.Notifier, clock: d.Clock,
+		v: d.Verification, art: d.Lifecycle.Art, policy: d.PrivacyPolicyVersion, log: d.Logger}
 }
 
 // decide runs one decision against the enterprise's stream: load, decide,
@@ -242,6 +248,14 @@ func (s *verifier) decideOnce(ctx context.Context, a Actor, id string, d func(e 
 			derr = err
 		} else if err != nil {
 			return e, 0, err
+		} else {
+			// The default seal is appended with the verification: a verified
+			// enterprise always has a seal to sign with.
+			seal, err := s.defaultSeal(ctx, e, v.Name, now)
+			if err != nil {
+				return e, 0, err
+			}
+			evs = append(evs, seal...)
 		}
 	}
 	pos, err := s.save(ctx, e, enterprise.StreamOf(id), event.Exactly(e.Version()), evs, a.meta(now, id))

@@ -80,11 +80,11 @@ func TestOneUSCCIsVerifiedOnce(t *testing.T) {
 		switch {
 		case err == nil:
 			verified++
-			if !strings.Contains(evs, "EnterpriseVerified") {
-				t.Errorf("%s said verified without the event: %s", attempts[i].id, evs)
+			if !strings.Contains(evs, "EnterpriseVerified") || !strings.HasSuffix(evs, "ContractQuotaGranted,SealCreated") {
+				t.Errorf("%s said verified without the events (or its default seal): %s", attempts[i].id, evs)
 			}
 		case errors.Is(err, enterprise.ErrUSCCTaken):
-			if strings.Contains(evs, "EnterpriseVerified") || !strings.HasSuffix(evs, "WillingnessCheckFailed") {
+			if strings.Contains(evs, "EnterpriseVerified") || strings.Contains(evs, "SealCreated") || !strings.HasSuffix(evs, "WillingnessCheckFailed") {
 				t.Errorf("refused %s has events %s", attempts[i].id, evs)
 			}
 		default:

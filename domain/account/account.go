@@ -48,6 +48,9 @@ type Account struct {
 	faces    map[string]*faceSession     // by session ID
 	verified *PersonVerified
 	roles    map[string]bool
+
+	used       map[string]bool // contract IDs that used a free contract
+	signatures []SignatureImageAdded
 }
 
 type faceSession struct {
@@ -88,6 +91,7 @@ func (a *Account) Apply(e Event) error {
 		a.idCards = map[Side]PersonalIDCardUploaded{}
 		a.faces = map[string]*faceSession{}
 		a.roles = map[string]bool{}
+		a.used = map[string]bool{}
 	case ContractQuotaGranted:
 		a.quota += e.Amount
 	case PersonalIDCardUploaded:
@@ -116,6 +120,10 @@ func (a *Account) Apply(e Event) error {
 		a.roles[e.Role] = true
 	case PlatformRoleRevoked:
 		delete(a.roles, e.Role)
+	case PersonalQuotaUsed:
+		a.used[e.ContractID] = true
+	case SignatureImageAdded:
+		a.signatures = append(a.signatures, e)
 	default:
 		return fmt.Errorf("%w: %s is not an account event", event.ErrInvalid, e.EventType())
 	}
@@ -209,6 +217,12 @@ func (a *Account) RegisteredAt() time.Time       { return a.registeredAt }
 
 // Quota is the number of free personal contracts granted so far.
 func (a *Account) Quota() int { return a.quota }
+
+// QuotaUsed is the number of free personal contracts used so far.
+func (a *Account) QuotaUsed() int { return len(a.used) }
+
+// QuotaLeft is the number of free personal contracts still to use.
+func (a *Account) QuotaLeft() int { return max(0, a.quota-len(a.used)) }
 
 // Verified reports whether the holder's real name is verified.
 func (a *Account) Verified() bool { return a.verified != nil }

@@ -31,6 +31,8 @@ const (
 	TypePersonVerified             = "PersonVerified"
 	TypePlatformRoleGranted        = "PlatformRoleGranted"
 	TypePlatformRoleRevoked        = "PlatformRoleRevoked"
+	TypePersonalQuotaUsed          = "PersonalQuotaUsed"
+	TypeSignatureImageAdded        = "SignatureImageAdded"
 )
 
 // PrivacyConsent records the privacy policy box and the version of the
@@ -177,6 +179,21 @@ type PlatformRoleRevoked struct {
 	RevokedAt time.Time `json:"revoked_at"`
 }
 
+// PersonalQuotaUsed: sending a contract used one of the account's free
+// personal contracts.
+type PersonalQuotaUsed struct {
+	ContractID string    `json:"contract_id"`
+	UsedAt     time.Time `json:"used_at"`
+}
+
+// SignatureImageAdded: the holder uploaded an image of their handwritten
+// signature (手写签名) to sign with.
+type SignatureImageAdded struct {
+	SignatureID string    `json:"signature_id"`
+	File        File      `json:"file"`
+	AddedAt     time.Time `json:"added_at"`
+}
+
 func (AccountRegistered) EventType() string          { return TypeAccountRegistered }
 func (LoginReserved) EventType() string              { return TypeLoginReserved }
 func (LoginReservationReclaimed) EventType() string  { return TypeLoginReservationReclaimed }
@@ -189,6 +206,8 @@ func (PersonalFaceVerified) EventType() string       { return TypePersonalFaceVe
 func (PersonVerified) EventType() string             { return TypePersonVerified }
 func (PlatformRoleGranted) EventType() string        { return TypePlatformRoleGranted }
 func (PlatformRoleRevoked) EventType() string        { return TypePlatformRoleRevoked }
+func (PersonalQuotaUsed) EventType() string          { return TypePersonalQuotaUsed }
+func (SignatureImageAdded) EventType() string        { return TypeSignatureImageAdded }
 
 // ErrUnknownEvent: a stored event type (or schema version) this package does
 // not know. It wraps event.ErrInvalid.
@@ -210,6 +229,8 @@ var codec = func() *event.Codec[Event] {
 	event.Register[PersonVerified](c, PersonVerified{}.EventType())
 	event.Register[PlatformRoleGranted](c, PlatformRoleGranted{}.EventType())
 	event.Register[PlatformRoleRevoked](c, PlatformRoleRevoked{}.EventType())
+	event.Register[PersonalQuotaUsed](c, PersonalQuotaUsed{}.EventType())
+	event.Register[SignatureImageAdded](c, SignatureImageAdded{}.EventType())
 	return c
 }()
 
@@ -219,7 +240,7 @@ func EventTypes() []string {
 		TypeAccountRegistered, TypeLoginReserved, TypeLoginReservationReclaimed,
 		TypePersonalQuotaGranted, TypePersonalIDCardUploaded, TypePersonalCarrierCheckPassed, TypePersonalCheckFailed,
 		TypePersonalFaceScanStarted, TypePersonalFaceVerified, TypePersonVerified,
-		TypePlatformRoleGranted, TypePlatformRoleRevoked,
+		TypePlatformRoleGranted, TypePlatformRoleRevoked, TypePersonalQuotaUsed, TypeSignatureImageAdded,
 	}
 }
 

@@ -138,6 +138,12 @@ type invitation struct {
 	created MemberInvitationCreated
 }
 
+type seal struct {
+	created  SealCreated
+	disabled bool
+	grants   map[string]bool // account IDs
+}
+
 // Enterprise is the aggregate. Its state changes only through Apply, for
 // replayed and new events alike.
 type Enterprise struct {
@@ -165,6 +171,11 @@ type Enterprise struct {
 
 	verified *EnterpriseVerified
 	quota    int
+	used     map[string]bool // contract IDs that used a free contract
+
+	seals     map[string]*seal // by seal ID
+	sealOrder []string         // seal IDs in creation order
+	approval  ApprovalPolicySet
 
 	members     map[string]Role
 	invitations map[string]invitation // by invitation ID
@@ -193,6 +204,8 @@ func (e *Enterprise) Apply(ev Event) error {
 		e.invitations = map[string]invitation{}
 		e.removed = map[string]time.Time{}
 		e.judged = map[string]bool{}
+		e.used = map[string]bool{}
+		e.seals = map[string]*seal{}
 		e.version++
 		return nil
 	}
@@ -288,6 +301,39 @@ func (e *Enterprise) Apply(ev Event) error {
 	case MemberRemoved:
 		delete(e.members, ev.AccountID)
 		e.removed[ev.AccountID] = ev.RemovedAt
+		// A removed member approves nothing and signs with no seal; joining
+		// again does not bring either back.
+		for _, s := range e.seals {
+			delete(s.grants, ev.AccountID)
+		}
+		e.approval.Approvers = without(e.approval.Approvers, ev.AccountID)
+	case SealCreated:
+		if e.seals[ev.SealID] != nil {
+			return fmt.Errorf("%w: seal %s created twice", event.ErrInvalid, ev.SealID)
+		}
+		e.seals[ev.SealID] = &seal{created: ev, grants: map[string]bool{}}
+		e.sealOrder = append(e.sealOrder, ev.SealID)
+	case SealUseGranted:
+		s := e.seals[ev.SealID]
+		if s == nil {
+			return fmt.Errorf("%w: grant of unknown seal %s", event.ErrInvalid, ev.SealID)
+		}
+		s.grants[ev.AccountID] = true
+	case SealUseRevoked:
+		if s := e.seals[ev.SealID]; s != nil {
+			delete(s.grants, ev.AccountID)
+		}
+	case SealDisabled:
+		s := e.seals[ev.SealID]
+		if s == nil {
+			return fmt.Errorf("%w: unknown seal %s disabled", event.ErrInvalid, ev.SealID)
+		}
+		s.disabled = true
+	case ApprovalPolicySet:
+		ev.Approvers = append([]string(nil), ev.Approvers...)
+		e.approval = ev
+	case ContractQuotaUsed:
+		e.used[ev.ContractID] = true
 	default:
 		return fmt.Errorf("%w: %s is not an enterprise event", event.ErrInvalid, ev.EventType())
 	}
@@ -340,6 +386,12 @@ func (e *Enterprise) Materials() *MaterialsSubmitted    { return e.materials }
 func (e *Enterprise) License() *LicenseUploaded         { return e.license }
 func (e *Enterprise) Method() Method                    { return e.method }
 func (e *Enterprise) Quota() int                        { return e.quota }
+
+// QuotaUsed is the number of free contracts used so far.
+func (e *Enterprise) QuotaUsed() int { return len(e.used) }
+
+// QuotaLeft is the number of free contracts still to use.
+func (e *Enterprise) QuotaLeft() int { return max(0, e.quota-len(e.used)) }
 
 // Refusals counts the registry's refusals of submitted materials.
 func (e *Enterprise) Refusals() int { return e.refusals }

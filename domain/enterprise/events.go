@@ -40,6 +40,12 @@ const (
 	TypeMemberJoined                = "MemberJoined"
 	TypeMemberRoleChanged           = "MemberRoleChanged"
 	TypeMemberRemoved               = "MemberRemoved"
+	TypeSealCreated                 = "SealCreated"
+	TypeSealUseGranted              = "SealUseGranted"
+	TypeSealUseRevoked              = "SealUseRevoked"
+	TypeSealDisabled                = "SealDisabled"
+	TypeApprovalPolicySet           = "ApprovalPolicySet"
+	TypeContractQuotaUsed           = "ContractQuotaUsed"
 
 	// Streams other than "enterprise-<id>".
 	TypeUSCCReserved              = "USCCReserved"              // "uscc-<hash>"
@@ -368,6 +374,58 @@ type MemberRemoved struct {
 	RemovedAt time.Time `json:"removed_at"`
 }
 
+// SealCreated: a seal (印章) the enterprise signs with. The default seal
+// is drawn by the platform on verification (Default, no CreatedBy); others
+// are images an administrator uploaded.
+type SealCreated struct {
+	SealID    string    `json:"seal_id"`
+	Name      string    `json:"name"`
+	File      File      `json:"file"`
+	Default   bool      `json:"default"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// SealUseGranted: an administrator let a member sign with a seal.
+type SealUseGranted struct {
+	SealID    string    `json:"seal_id"`
+	AccountID string    `json:"account_id"`
+	GrantedBy string    `json:"granted_by"`
+	GrantedAt time.Time `json:"granted_at"`
+}
+
+// SealUseRevoked: the member may no longer sign with the seal.
+type SealUseRevoked struct {
+	SealID    string    `json:"seal_id"`
+	AccountID string    `json:"account_id"`
+	RevokedBy string    `json:"revoked_by"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// SealDisabled: nobody signs with the seal any more; it stays in history.
+type SealDisabled struct {
+	SealID     string    `json:"seal_id"`
+	DisabledBy string    `json:"disabled_by"`
+	DisabledAt time.Time `json:"disabled_at"`
+}
+
+// ApprovalPolicySet: whether the enterprise's contracts need an approval
+// before they are sent (合同审批), and who may approve them.
+type ApprovalPolicySet struct {
+	Required  bool      `json:"required"`
+	Approvers []string  `json:"approvers"`
+	SetBy     string    `json:"set_by"`
+	SetAt     time.Time `json:"set_at"`
+}
+
+// ContractQuotaUsed: sending a contract used one of the enterprise's free
+// contracts.
+type ContractQuotaUsed struct {
+	ContractID string    `json:"contract_id"`
+	UsedBy     string    `json:"used_by"`
+	UsedAt     time.Time `json:"used_at"`
+}
+
 // USCCReserved opens "uscc-<hash>": the code belongs to this enterprise.
 type USCCReserved struct {
 	USCC         string    `json:"uscc"`
@@ -447,6 +505,12 @@ func (MemberInvitationCreated) EventType() string      { return TypeMemberInvita
 func (MemberJoined) EventType() string                 { return TypeMemberJoined }
 func (MemberRoleChanged) EventType() string            { return TypeMemberRoleChanged }
 func (MemberRemoved) EventType() string                { return TypeMemberRemoved }
+func (SealCreated) EventType() string                  { return TypeSealCreated }
+func (SealUseGranted) EventType() string               { return TypeSealUseGranted }
+func (SealUseRevoked) EventType() string               { return TypeSealUseRevoked }
+func (SealDisabled) EventType() string                 { return TypeSealDisabled }
+func (ApprovalPolicySet) EventType() string            { return TypeApprovalPolicySet }
+func (ContractQuotaUsed) EventType() string            { return TypeContractQuotaUsed }
 func (USCCReserved) EventType() string                 { return TypeUSCCReserved }
 func (USCCReservationReclaimed) EventType() string     { return TypeUSCCReservationReclaimed }
 func (DepositReferenceIssued) EventType() string       { return TypeDepositReferenceIssued }
@@ -489,6 +553,12 @@ var codec = func() *event.Codec[Event] {
 	event.Register[MemberJoined](c, MemberJoined{}.EventType())
 	event.Register[MemberRoleChanged](c, MemberRoleChanged{}.EventType())
 	event.Register[MemberRemoved](c, MemberRemoved{}.EventType())
+	event.Register[SealCreated](c, SealCreated{}.EventType())
+	event.Register[SealUseGranted](c, SealUseGranted{}.EventType())
+	event.Register[SealUseRevoked](c, SealUseRevoked{}.EventType())
+	event.Register[SealDisabled](c, SealDisabled{}.EventType())
+	event.Register[ApprovalPolicySet](c, ApprovalPolicySet{}.EventType())
+	event.Register[ContractQuotaUsed](c, ContractQuotaUsed{}.EventType())
 	event.Register[USCCReserved](c, USCCReserved{}.EventType())
 	event.Register[USCCReservationReclaimed](c, USCCReservationReclaimed{}.EventType())
 	event.Register[DepositReferenceIssued](c, DepositReferenceIssued{}.EventType())

@@ -6,10 +6,12 @@
 //
 //	account:<id>        hash: the profile, quota counter, verification and its pending step
 //	account:<id>:roles  set: platform roles
+//	account:<id>:signatures  sorted set: signature images (JSON) by stream version
 package accounts
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -76,15 +78,27 @@ type Failure struct {
 	At     time.Time `json:"at"`
 }
 
-// Quota is the free contracts granted to the account.
+// Quota is the free personal contracts of the account.
 type Quota struct {
-	PersonalContracts int64 `json:"personal_contracts"`
+	PersonalContracts int64 `json:"personal_contracts"` // granted
+	Used              int64 `json:"used"`
+	Left              int64 `json:"left"`
+}
+
+// SignatureImage is a stored image of the holder's handwritten signature.
+type SignatureImage struct {
+	ID        string    `json:"id"`
+	SHA256    string    `json:"sha256"`
+	Size      int64     `json:"size"`
+	MediaType string    `json:"media_type"`
+	AddedAt   time.Time `json:"added_at"`
 }
 
 // Hash fields of account:<id> beyond the registration's.
 const (
 	fLoginKey       = "login_key"
 	fQuota          = "quota_personal"
+	fQuotaUsed      = "quota_personal_used"
 	fVerified       = "verified"
 	fVerifiedName   = "verified_name"
 	fVerifiedID     = "verified_id_number" // masked
@@ -111,6 +125,7 @@ var handled = map[string]bool{
 	account.TypeAccountRegistered: true, account.TypePersonalQuotaGranted: true, account.TypePersonalIDCardUploaded: true,
 	account.TypePersonalCarrierCheckPassed: true, account.TypePersonalCheckFailed: true, account.TypePersonalFaceScanStarted: true,
 	account.TypePersonVerified: true, account.TypePlatformRoleGranted: true, account.TypePlatformRoleRevoked: true,
+	account.TypePersonalQuotaUsed: true, account.TypeSignatureImageAdded: true,
 }
 
 func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op, error) {
@@ -173,6 +188,15 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 		return []projections.Op{projections.SAdd(key+":roles", ev.Role)}, nil
 	case account.PlatformRoleRevoked:
 		return []projections.Op{projections.SRem(key+":roles", ev.Role)}, nil
+	case account.PersonalQuotaUsed:
+		return []projections.Op{projections.HIncrBy(key, fQuotaUsed, 1)}, nil
+	case account.SignatureImageAdded:
+		doc, err := json.Marshal(SignatureImage{ID: ev.SignatureID, SHA256: ev.File.SHA256, Size: ev.File.Size, MediaType: ev.File.MediaType,
+			AddedAt: ev.AddedAt.UTC()})
+		if err != nil {
+			return nil, err
+		}
+		return []projections.Op{projections.ZAdd(key+":signatures", float64(e.Version), string(doc))}, nil
 	}
 	return nil, fmt.Errorf("%s@%d: decoded %s as %T", e.Stream, e.Version, e.Type, decoded)
 }
@@ -202,6 +226,7 @@ func (r Reader) Profile(ctx context.Context, accountID string) (Profile, error) 
 		return Profile{}, fault.New(fault.NotFound, "account_not_found", "This account has no profile (yet).")
 	}
 	quota, _ := strconv.ParseInt(m[fQuota], 10, 64)
+	used, _ := strconv.ParseInt(m[fQuotaUsed], 10, 64)
 	p := Profile{
 		ID: m["id"], Login: m["login"], LoginKind: m["login_kind"], Name: m["name"], Company: m["company"],
 		InvitedBy: m["invited_by"], RegisteredAt: parseTime(m["registered_at"]),
@@ -210,7 +235,7 @@ func (r Reader) Profile(ctx context.Context, accountID string) (Profile, error) 
 			PhoneFollowup: m["phone_followup"] == "1",
 		},
 		Verification:  verification(m),
-		Quota:         Quota{PersonalContracts: quota},
+		Quota:         Quota{PersonalContracts: quota, Used: used, Left: max(0, quota-used)},
 		PlatformRoles: roles.Val(),
 	}
 	if p.PlatformRoles == nil {
@@ -244,6 +269,24 @@ func verification(m map[string]string) Verification {
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
+}
+
+// SignatureImages lists the account's signature images, oldest first
+// ([] for an unknown account).
+func (r Reader) SignatureImages(ctx context.Context, accountID string) ([]SignatureImage, error) {
+	docs, err := r.DB.ZRange(ctx, projections.Key(r.DB, Name, "account", accountID, "signatures"), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read signature images of %s: %w", accountID, err)
+	}
+	out := make([]SignatureImage, 0, len(docs))
+	for _, d := range docs {
+		var s SignatureImage
+		if err := json.Unmarshal([]byte(d), &s); err != nil {
+			return nil, fmt.Errorf("signature image of %s: %w", accountID, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // HasPlatformRole reports whether the account holds a platform role (false

@@ -127,14 +127,14 @@ func TestPersonalVerificationIsProjected(t *testing.T) {
 	want := map[string]accounts.Profile{
 		"a1": {ID: "a1", Login: "138****8000", LoginKind: "phone", Name: "张三", Company: "无", RegisteredAt: t1, Consents: consents,
 			Verification: accounts.Verification{Verified: true, Name: "张三", IDNumber: "110*****02X", Method: "phone", VerifiedAt: &verifiedAt},
-			Quota:        accounts.Quota{PersonalContracts: 10}, PlatformRoles: []string{"auditor", "operator"}},
+			Quota:        accounts.Quota{PersonalContracts: 10, Left: 10}, PlatformRoles: []string{"auditor", "operator"}},
 		"a2": {ID: "a2", Login: "a***@example.com", LoginKind: "email", Name: "张三", Company: "无", RegisteredAt: t1, Consents: consents,
 			Verification: accounts.Verification{Pending: &accounts.Pending{IDCardSides: []string{"portrait", "emblem"}, FaceAttempt: 2, FaceDay: "2026-12-01",
 				LastFailure: &accounts.Failure{Method: "face", Step: "face", Reason: "face_mismatch", At: t1.Add(time.Minute)}}},
-			Quota: accounts.Quota{PersonalContracts: 5}, PlatformRoles: []string{}},
+			Quota: accounts.Quota{PersonalContracts: 5, Left: 5}, PlatformRoles: []string{}},
 		"a3": {ID: "a3", Login: "135****5000", LoginKind: "phone", Name: "张三", Company: "无", RegisteredAt: t1, Consents: consents,
 			Verification: accounts.Verification{Pending: &accounts.Pending{IDCardSides: []string{}, Phone: "134****4000"}},
-			Quota:        accounts.Quota{PersonalContracts: 5}, PlatformRoles: []string{}},
+			Quota:        accounts.Quota{PersonalContracts: 5, Left: 5}, PlatformRoles: []string{}},
 	}
 	for id, wp := range want {
 		p, err := r.Profile(ctx, id)
@@ -154,7 +154,7 @@ func TestPersonalVerificationIsProjected(t *testing.T) {
 	const wantJSON = `{"id":"a1","login":"138****8000","login_kind":"phone","name":"张三","company":"无","registered_at":"2026-11-30T20:00:00Z",` +
 		`"consents":{"privacy_policy":true,"privacy_policy_version":"2026-11","phone_followup":false},` +
 		`"verification":{"verified":true,"name":"张三","id_number":"110*****02X","method":"phone","verified_at":"2026-11-30T20:00:00Z"},` +
-		`"quota":{"personal_contracts":10},"platform_roles":["auditor","operator"]}`
+		`"quota":{"personal_contracts":10,"used":0,"left":10},"platform_roles":["auditor","operator"]}`
 	if string(got) != wantJSON {
 		t.Errorf("JSON\n got %s\nwant %s", got, wantJSON)
 	}

@@ -31,6 +31,15 @@ func reverseKey(eid string) string  { return "case:" + eid + ":reverse" }
 func membersKey(eid string) string  { return "members:" + eid }
 func accountKey(aid string) string  { return "account:" + aid + ":enterprises" }
 
+// Seals and the approval policy: the seals of an enterprise in creation
+// order, each seal's document, the seals granted to each member (so that
+// removing a member drops all its grants at once) and the named approvers
+// in their order.
+func sealsKey(eid string) string       { return "seals:" + eid }
+func sealKey(eid, sid string) string   { return "seal:" + eid + ":" + sid }
+func grantsKey(eid, aid string) string { return "grants:" + eid + ":" + aid }
+func approversKey(eid string) string   { return "approvers:" + eid }
+
 // reviewsKey is the one global sorted set: it holds only letters waiting
 // for review, a handful at any time.
 const reviewsKey = "reviews:letters"
@@ -244,7 +253,39 @@ func (b *builder) event(ev enterprise.Event) {
 	case enterprise.MemberRoleChanged:
 		b.member(ev.AccountID, ev.Role)
 	case enterprise.MemberRemoved:
-		b.add(projections.HDel(membersKey(b.eid), ev.AccountID), projections.HDel(accountKey(ev.AccountID), b.eid))
+		b.add(projections.HDel(membersKey(b.eid), ev.AccountID), projections.HDel(accountKey(ev.AccountID), b.eid),
+			projections.ZRem(approversKey(b.eid), ev.AccountID))
+		if ValidID(ev.AccountID) {
+			b.add(projections.Del(grantsKey(b.eid, ev.AccountID)))
+		}
+	case enterprise.SealCreated:
+		if !ValidID(ev.SealID) {
+			return
+		}
+		b.add(projections.HSet(sealKey(b.eid, ev.SealID), "id", ev.SealID, "name", ev.Name, "default", ev.Default,
+			"sha256", ev.File.SHA256, "size", ev.File.Size, "media_type", ev.File.MediaType,
+			"created_by", ev.CreatedBy, "created_at", ts(ev.CreatedAt)),
+			projections.ZAdd(sealsKey(b.eid), float64(b.version), ev.SealID))
+	case enterprise.SealUseGranted:
+		if ValidID(ev.AccountID) {
+			b.add(projections.SAdd(grantsKey(b.eid, ev.AccountID), ev.SealID))
+		}
+	case enterprise.SealUseRevoked:
+		if ValidID(ev.AccountID) {
+			b.add(projections.SRem(grantsKey(b.eid, ev.AccountID), ev.SealID))
+		}
+	case enterprise.SealDisabled:
+		if ValidID(ev.SealID) {
+			b.add(projections.HSet(sealKey(b.eid, ev.SealID), "disabled", true, "disabled_at", ts(ev.DisabledAt)))
+		}
+	case enterprise.ApprovalPolicySet:
+		b.hset("approval_required", ev.Required, "approval_set_by", ev.SetBy, "approval_set_at", ts(ev.SetAt))
+		b.add(projections.Del(approversKey(b.eid)))
+		for i, a := range ev.Approvers {
+			b.add(projections.ZAdd(approversKey(b.eid), float64(i), a))
+		}
+	case enterprise.ContractQuotaUsed:
+		b.add(projections.HIncrBy(c, "quota_used", 1))
 	}
 }
 

@@ -5,12 +5,14 @@ import (
 	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"signet/domain/enterprise"
 	"signet/domain/event"
 	"signet/domain/fault"
+	"signet/projections/enterprises"
 )
 
 // TestRandomHistories decides random sequences of commands (valid or not;
@@ -60,6 +62,10 @@ func (g *gen) do(actor string, d func(e *enterprise.Enterprise, now time.Time) (
 	g.t.Helper()
 	g.k.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 		evs, err := d(e, now)
+		if _, ok := enterprise.Completes(evs); ok && err == nil {
+			// As the command does: the default seal goes with the verification.
+			evs = append(evs, e.DefaultSeal(fmt.Sprintf("seal-default-%d", g.step), file("default-seal"), now)...)
+		}
 		for _, ev := range evs {
 			typ, schema, data, encErr := enterprise.Encode(ev)
 			if encErr != nil {
@@ -99,7 +105,7 @@ func (g *gen) advance() {
 // the case stands, sometimes any.
 func (g *gen) choose() int {
 	e := g.k.agg
-	weights := make([]int, 20)
+	weights := make([]int, 26)
 	for i := range weights {
 		weights[i] = 1
 	}
@@ -111,6 +117,7 @@ func (g *gen) choose() int {
 	switch {
 	case e.Verified():
 		set(6, 17, 18, 19)
+		set(4, 20, 21, 22, 23, 24, 25)
 	case e.Materials() == nil:
 		set(3, 0, 1)
 		set(4, 2)
@@ -153,7 +160,12 @@ func (g *gen) act() {
 	c := creator
 	e := g.k.agg
 	m := e.Method()
-	switch g.choose() {
+	n := g.choose()
+	if n >= 20 {
+		g.sealActs(n)
+		return
+	}
+	switch n {
 	case 0:
 		g.do(c, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
 			return e.UploadLicense(c, file(fmt.Sprint("license", g.step)), enterprise.LicenseFields{Name: propNames[g.pick(2)], USCC: entUSCC}, "test", now)
@@ -296,6 +308,100 @@ func (g *gen) act() {
 	}
 }
 
+// sealActs are the seal, approval and quota commands (choose's 20 to 25).
+func (g *gen) sealActs(n int) {
+	c := creator
+	e := g.k.agg
+	// Mostly the creator acting on current members, sometimes anyone.
+	members := slices.Sorted(maps.Keys(e.Members()))
+	actor := c
+	if g.pick(3) == 0 {
+		actor = propMembers[g.pick(len(propMembers))]
+	}
+	sealID := "seal-unknown"
+	if ss := e.Seals(); len(ss) > 0 && g.pick(8) != 0 {
+		sealID = ss[g.pick(len(ss))].ID
+	}
+	target := append([]string{"acct-outsider"}, propMembers...)[g.pick(1+len(propMembers))]
+	if len(members) > 0 && g.pick(4) != 0 {
+		target = members[g.pick(len(members))]
+	}
+	switch n {
+	case 20:
+		name, id := []string{"合同专用章", "财务专用章", "人事专用章"}[g.pick(3)], fmt.Sprintf("seal-%d", g.step)
+		g.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+			return e.CreateSeal(actor, id, name, enterprise.File{SHA256: "sha-" + id, Size: 10, MediaType: "image/png"}, now)
+		})
+	case 21:
+		g.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+			return e.GrantSeal(actor, sealID, target, now)
+		})
+	case 22:
+		g.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+			return e.RevokeSeal(actor, sealID, target, now)
+		})
+	case 23:
+		g.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+			return e.DisableSeal(actor, sealID, now)
+		})
+	case 24:
+		var approvers []string
+		candidates := members
+		if g.pick(5) == 0 {
+			candidates = append([]string{c, "acct-outsider"}, propMembers...)
+		}
+		for _, m := range candidates {
+			if g.pick(2) == 0 {
+				approvers = append(approvers, m)
+			}
+		}
+		required := g.pick(3) != 0
+		g.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+			return e.SetApprovalPolicy(actor, required, approvers, now)
+		})
+	case 25:
+		cid := fmt.Sprintf("contract-%d", g.pick(14))
+		g.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
+			return e.UseQuota(actor, cid, now)
+		})
+	}
+}
+
+// compareSeals checks the seals, the approval policy and the quota.
+func (g *gen) compareSeals(v enterprises.CaseView, fail func(string, any, any)) {
+	w, k, e := g.w, g.k, g.k.agg
+	if v.QuotaUsed != int64(e.QuotaUsed()) || v.QuotaLeft != int64(e.QuotaLeft()) {
+		fail("quota used/left", []int64{v.QuotaUsed, v.QuotaLeft}, []int{e.QuotaUsed(), e.QuotaLeft()})
+	}
+	seals, err := w.reader.Seals(w.ctx, k.id)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	want := e.Seals()
+	if len(seals) != len(want) {
+		fail("seals", seals, want)
+	}
+	for i, s := range seals {
+		d := want[i]
+		if s.ID != d.ID || s.Name != d.Name || s.Default != d.Default || s.Disabled != d.Disabled || s.File.SHA256 != d.File.SHA256 || !slices.Equal(s.Grants, d.Grants) {
+			fail("seal "+d.ID, s, d)
+		}
+		for _, m := range append([]string{creator}, propMembers...) {
+			_, err := e.CanUseSeal(m, d.ID)
+			if role, _ := w.reader.Access(w.ctx, k.id, m); s.MayUse(m, role) != (err == nil) {
+				fail("may "+m+" use "+d.ID, s.MayUse(m, role), err)
+			}
+		}
+	}
+	p, err := w.reader.ApprovalPolicy(w.ctx, k.id)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if req, ap := e.ApprovalPolicy(); p.Required != req || !slices.Equal(p.Approvers, ap) {
+		fail("approval policy", p, fmt.Sprint(req, ap))
+	}
+}
+
 func (g *gen) compare(seed uint64) {
 	t, w, k := g.t, g.w, g.k
 	t.Helper()
@@ -336,6 +442,7 @@ func (g *gen) compare(seed uint64) {
 	if v.Version != e.Version() {
 		fail("version", v.Version, e.Version())
 	}
+	g.compareSeals(v, fail)
 	if want := min(len(e.Failures())+e.Refusals(), 50); len(v.Failures) != want {
 		fail("failures", len(v.Failures), want)
 	}

@@ -57,7 +57,9 @@ type CaseView struct {
 	Deadlines            Deadlines   `json:"deadlines"`
 	VerifiedAt           *time.Time  `json:"verified_at"`
 	VerifiedMethod       string      `json:"verified_method,omitempty"`
-	Quota                int64       `json:"quota"`
+	Quota                int64       `json:"quota"`      // free contracts granted
+	QuotaUsed            int64       `json:"quota_used"` // of them used
+	QuotaLeft            int64       `json:"quota_left"`
 	Version              uint64      `json:"version"` // of the enterprise's stream
 }
 
@@ -475,7 +477,9 @@ func (h hash) view(now time.Time, failures []Failure, mismatches []Mismatch) Cas
 		VerifiedAt:     h.timePtr("verified_at"),
 		VerifiedMethod: h["verified_method"],
 		Quota:          h.int("quota"),
+		QuotaUsed:      h.int("quota_used"),
 	}
+	v.QuotaLeft = max(0, v.Quota-v.QuotaUsed)
 	v.Version, _ = strconv.ParseUint(h["version"], 10, 64)
 	verified := v.VerifiedAt != nil
 	v.MaterialsExpired = !verified && v.MaterialsExpiresAt != nil && now.After(*v.MaterialsExpiresAt)

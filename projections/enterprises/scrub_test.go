@@ -95,7 +95,8 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("%s: no ops (the version is always written)", typ)
 		}
 		for _, op := range ops {
-			if !strings.HasPrefix(op.Key, "case:e1") && op.Key != "members:e1" && op.Key != "reviews:letters" && !strings.HasPrefix(op.Key, "account:") {
+			if !strings.HasPrefix(op.Key, "case:e1") && op.Key != "members:e1" && op.Key != "reviews:letters" && !strings.HasPrefix(op.Key, "account:") &&
+				op.Key != "seals:e1" && op.Key != "approvers:e1" && !strings.HasPrefix(op.Key, "seal:e1:") && !strings.HasPrefix(op.Key, "grants:e1:") {
 				t.Fatalf("op key %q", op.Key)
 			}
 			switch op.Cmd {
@@ -103,7 +104,7 @@ func FuzzHandle(f *testing.F) {
 				if len(op.Args) == 0 || len(op.Args)%2 != 0 {
 					t.Fatalf("%s %s with %d args", op.Cmd, op.Key, len(op.Args))
 				}
-			case "HDEL", "ZREM", "DEL", "HINCRBY":
+			case "HDEL", "ZREM", "DEL", "HINCRBY", "SADD", "SREM":
 			default:
 				t.Fatalf("unexpected command %s", op.Cmd)
 			}
@@ -148,6 +149,12 @@ func sampleEvents() []enterprise.Event {
 		enterprise.MemberJoined{AccountID: "a2", Role: enterprise.Member, JoinedAt: at},
 		enterprise.MemberRoleChanged{AccountID: "a2", Role: enterprise.Admin, ChangedAt: at},
 		enterprise.MemberRemoved{AccountID: "a2", RemovedAt: at},
+		enterprise.SealCreated{SealID: "s1", Name: "合同专用章", File: enterprise.File{SHA256: "s", Size: 1, MediaType: "image/png"}, CreatedBy: "a1", CreatedAt: at},
+		enterprise.SealUseGranted{SealID: "s1", AccountID: "a2", GrantedBy: "a1", GrantedAt: at},
+		enterprise.SealUseRevoked{SealID: "s1", AccountID: "a2", RevokedBy: "a1", RevokedAt: at},
+		enterprise.SealDisabled{SealID: "s1", DisabledBy: "a1", DisabledAt: at},
+		enterprise.ApprovalPolicySet{Required: true, Approvers: []string{"a1", "a2"}, SetBy: "a1", SetAt: at},
+		enterprise.ContractQuotaUsed{ContractID: "c1", UsedBy: "a2", UsedAt: at},
 	}
 }
 
