@@ -77,7 +77,14 @@ type Deps struct {
 	WaitBound time.Duration
 
 	// Contracts, when set, mounts the contract, approval and template routes.
+	// It needs Enterprises and LoginKeys (who the caller is to a contract);
+	// Templates mounts the template routes, Files the document downloads.
 	Contracts ContractReader
+	// Templates reads templates (projections/templates.Reader).
+	Templates TemplateReader
+	// LoginKeys finds the caller's login key (projections/accounts.Reader),
+	// by which contracts recognise their parties.
+	LoginKeys LoginKeys
 	// Seals, when set, mounts the seal and signature-image routes.
 	Seals SealReader
 }
