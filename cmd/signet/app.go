@@ -18,6 +18,7 @@ import (
 	"signet/commands"
 	"signet/domain/account"
 	"signet/domain/fault"
+	"signet/infra/artwork"
 	"signet/infra/auth"
 	"signet/infra/blob"
 	"signet/infra/clock"
@@ -27,12 +28,15 @@ import (
 	"signet/infra/eventstore/sqlite"
 	"signet/infra/notify"
 	"signet/infra/password"
+	"signet/infra/pdfdoc"
 	"signet/infra/projector"
 	"signet/infra/redisdb"
 	"signet/infra/web"
 	"signet/projections"
 	"signet/projections/accounts"
+	"signet/projections/contracts"
 	"signet/projections/enterprises"
+	"signet/projections/templates"
 	"signet/readapi"
 	"signet/writeapi"
 )
@@ -72,7 +76,7 @@ type app struct {
 
 // allProjections are the read models, in the order they are run and listed.
 func allProjections() []projections.Projection {
-	return []projections.Projection{accounts.Projection{}, enterprises.Projection{}}
+	return []projections.Projection{accounts.Projection{}, enterprises.Projection{}, templates.Projection{}, contracts.Projection{}}
 }
 
 func openStore(ctx context.Context, cfg config) (eventstore.Store, error) {
@@ -164,8 +168,13 @@ func (a *app) buildCommands(key []byte) error {
 	if err != nil {
 		return err
 	}
+	lifecycle, err := a.lifecycleDeps()
+	if err != nil {
+		return err
+	}
 	a.cmds, err = commands.New(commands.Deps{
 		Verification:         verification,
+		Lifecycle:            lifecycle,
 		Events:               a.store,
 		Notifier:             a.outbox,
 		Codes:                codes.New(a.redis, a.clock, codeCfg),
@@ -179,6 +188,27 @@ func (a *app) buildCommands(key []byte) error {
 		PrivacyPolicyVersion: privacyPolicyVersion,
 	})
 	return err
+}
+
+// lifecycleDeps are the ports of templates, seals, sending and signing.
+// Seals and typed signatures are drawn as PNG with a CJK font found on the
+// system (SIGNET_CJK_FONT or the usual paths); without one, as SVG that
+// the viewer's fonts draw.
+func (a *app) lifecycleDeps() (commands.LifecycleDeps, error) {
+	font := artwork.FindFont()
+	art, err := artwork.New(font)
+	if err != nil {
+		return commands.LifecycleDeps{}, fmt.Errorf("seal font: %w", err)
+	}
+	if font == "" {
+		a.log.Warn("no CJK font found: seals and signatures are drawn as SVG; install fonts-wqy-zenhei or set SIGNET_CJK_FONT for PNG")
+	}
+	return commands.LifecycleDeps{PDF: pdfdoc.New(), Art: art, PublicURL: a.publicURL()}, nil
+}
+
+// deadlines is the policy that expires contracts past their signing deadline.
+func (a *app) deadlines() commands.Deadlines {
+	return commands.Deadlines{Due: contracts.Reader{DB: a.redis}, Expire: a.cmds.Contracts.Expire, Clock: a.clock, Logger: a.log}
 }
 
 func (a *app) verify(token string) (web.Principal, error) {
@@ -222,6 +252,10 @@ func (a *app) routes(r *mux.Router) {
 			Head:          a.store.Head,
 			Verify:        a.verify,
 			WaitBound:     a.cfg.ReadWait,
+			Contracts:     contracts.Reader{DB: a.redis},
+			Templates:     templates.Reader{DB: a.redis},
+			LoginKeys:     accounts.Reader{DB: a.redis},
+			Seals:         readapi.SealReaders{Enterprises: enterprises.Reader{DB: a.redis, Now: a.clock.Now}, Accounts: accounts.Reader{DB: a.redis}},
 		})
 	}
 	if a.cfg.Dev && a.outbox != nil {

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 // testEnv is one signet, started in-process on its own data directory and
 // Redis key prefix (the real Redis when SIGNET_REDIS_URL is set).
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	cfg    config
 	app    *app
 	srv    *httptest.Server
@@ -42,7 +42,7 @@ type testEnv struct {
 	cancel context.CancelFunc
 }
 
-func testConfig(t *testing.T) config {
+func testConfig(t testing.TB) config {
 	var b [6]byte
 	rand.Read(b[:])
 	return config{
@@ -56,7 +56,7 @@ func testConfig(t *testing.T) config {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // start runs an app with roles r on cfg; clk replaces the real clock when set.
-func start(t *testing.T, cfg config, r roles, clk clock.Clock) *testEnv {
+func start(t testing.TB, cfg config, r roles, clk clock.Clock) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if clk != nil {

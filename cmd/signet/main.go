@@ -29,6 +29,8 @@ Commands:
   projections status        checkpoint and lag per projection
   projections rebuild [name] drop and rebuild read models from the event log
   roles grant <login> <role> give an account a platform role (operator, auditor)
+  quota grant <enterprise-id> <amount> [--reason text]
+                            give an enterprise more contracts to send
   version                   print the version
 
 Run "signet <command> -h" for the flags of a command. Every flag defaults to
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runProjections(ctx, rest, stdout, stderr)
 	case "roles":
 		return runRoles(ctx, rest, stdout, stderr)
+	case "quota":
+		return runQuota(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "signet", versionString())
 		return nil

@@ -23,7 +23,7 @@ import (
 )
 
 // usccWith completes a 17-character base with its GB 32100 check character.
-func usccWith(t *testing.T, division string) string {
+func usccWith(t testing.TB, division string) string {
 	t.Helper()
 	const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 	weights := []int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
@@ -40,7 +40,7 @@ func usccWith(t *testing.T, division string) string {
 }
 
 // idWith completes 17 digits with their GB 11643 check digit.
-func idWith(t *testing.T, first17 string) string {
+func idWith(t testing.TB, first17 string) string {
 	t.Helper()
 	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
@@ -55,7 +55,7 @@ func idWith(t *testing.T, first17 string) string {
 }
 
 // photo is a small real PNG (content is what uploads are judged by).
-func photo(t *testing.T, shade uint8) []byte {
+func photo(t testing.TB, shade uint8) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 64, 40))
 	for y := 0; y < 40; y++ {
@@ -73,14 +73,14 @@ func photo(t *testing.T, shade uint8) []byte {
 // vclient is a logged-in user of a test signet.
 type vclient struct {
 	*client
-	t     *testing.T
+	t     testing.TB
 	token string
 	login string
 	env   *testEnv
 	pos   string
 }
 
-func newUser(t *testing.T, e *testEnv, login string) *vclient {
+func newUser(t testing.TB, e *testEnv, login string) *vclient {
 	t.Helper()
 	if r, err := e.c.register(login, goodPassword); err != nil || r.Status != http.StatusCreated {
 		t.Fatalf("register %s: %v %d %s", login, err, r.Status, r.Body)
@@ -206,7 +206,7 @@ func (e *testEnv) mustBeVerified(id string, method enterprise.Method) {
 	}
 }
 
-func lastSMS(t *testing.T, c *client, phone string) string {
+func lastSMS(t testing.TB, c *client, phone string) string {
 	t.Helper()
 	r := c.must(http.MethodGet, "/dev/messages?to="+url.QueryEscape(phone), nil)
 	var msgs []struct{ Body string }

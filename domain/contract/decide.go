@@ -290,6 +290,7 @@ type Signer struct {
 	AccountID    string
 	Login        Contact
 	VerifiedName string // "" when the person is not verified
+	Name         string // the account's registered name, shown when not verified
 	// Enterprise is set when acting for an enterprise; its Name is the
 	// verified name ("" when not verified).
 	Enterprise *SignerEnterprise
@@ -362,7 +363,11 @@ func (c *Contract) Sign(s Signing, now time.Time) ([]Event, error) {
 		}
 		return nil, fault.New(fault.Rule, "not_your_turn", fmt.Sprintf("This contract is signed in order; it is %v's turn first.", names))
 	}
-	signed := PartySigned{PartyID: p.ID, SignerAccountID: s.Signer.AccountID, SignerName: s.Signer.VerifiedName,
+	name := s.Signer.VerifiedName
+	if name == "" {
+		name = s.Signer.Name
+	}
+	signed := PartySigned{PartyID: p.ID, SignerAccountID: s.Signer.AccountID, SignerName: name,
 		Willingness: WillingnessSMSCode, Documents: slices.Clone(c.sent.Documents), ClientIP: s.ClientIP, SignedAt: ts(now)}
 	switch p.Kind {
 	case layout.Enterprise:

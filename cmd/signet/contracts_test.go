@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"signet/domain/contract"
+	"signet/domain/event"
+	"signet/infra/clock"
+)
+
+const entName = "杭州井然食品贸易有限公司"
+
+// verifiedEnterprise registers login, verifies an enterprise by the legal
+// representative's phone and returns its master admin and the enterprise ID.
+func verifiedEnterprise(t *testing.T, e *testEnv, login string, n int) (*vclient, string) {
+	t.Helper()
+	u := newUser(t, e, login)
+	id := u.openCase(caseSpec{uscc: usccWith(t, fmt.Sprintf("3501%02d", n)), legalRepID: idWith(t, "35010219900101123")})
+	base := "/api/v1/enterprises/" + id
+	u.call(http.MethodPut, base+"/willingness", map[string]string{"method": "legal_rep_phone"}, http.StatusOK)
+	phone := fmt.Sprintf("1391234%04d", 100+n)
+	u.call(http.MethodPost, base+"/willingness/phone-code", map[string]string{"phone": phone}, http.StatusAccepted)
+	code := codeRe.FindString(lastSMS(t, e.c, phone))
+	u.call(http.MethodPost, base+"/willingness/phone-code/confirm", map[string]string{"code": code}, http.StatusOK)
+	return u, id
+}
+
+// verifiedPerson registers a phone login and verifies the person's real name.
+func verifiedPerson(t *testing.T, e *testEnv, phone, name string) *vclient {
+	t.Helper()
+	u := newUser(t, e, phone)
+	u.verifyPerson(name)
+	return u
+}
+
+func (v *vclient) verifyPerson(name string) {
+	v.t.Helper()
+	v.upload("/api/v1/me/id-cards/portrait", photo(v.t, 40), http.StatusOK)
+	v.upload("/api/v1/me/id-cards/emblem", photo(v.t, 50), http.StatusOK)
+	// The carrier check's phone is another than the login, whose last code
+	// (registration) is under a minute old.
+	phone := "136" + v.login[3:]
+	person := map[string]string{"name": name, "id_number": idWith(v.t, "35010219900307104"), "phone": phone}
+	v.call(http.MethodPost, "/api/v1/me/verification/phone-code", person, http.StatusAccepted)
+	code := codeRe.FindString(lastSMS(v.t, v.env.c, phone))
+	v.call(http.MethodPost, "/api/v1/me/verification/phone-code/confirm", map[string]string{"code": code}, http.StatusOK)
+}
+
+type tplIDs struct {
+	id, doc, person, ent, rent string
+}
+
+// template builds a two-party template (a person 乙方 and an enterprise
+// 甲方) over HTTP; sequential puts the person first.
+func (v *vclient) template(enterpriseID string, sequential bool) tplIDs {
+	v.t.Helper()
+	var ids tplIDs
+	var created struct{ ID string }
+	v.call(http.MethodPost, "/api/v1/templates", map[string]any{"name": "房屋租赁合同", "contract_type": "租赁", "enterprise_id": enterpriseID, "sequential": sequential},
+		http.StatusCreated).json(v.t, &created)
+	ids.id = created.ID
+	base := "/api/v1/templates/" + ids.id
+	var doc struct{ Document struct{ ID string } }
+	v.call(http.MethodPost, base+"/documents", map[string]any{"blank": true, "name": "租赁合同", "pages": 2}, http.StatusCreated).json(v.t, &doc)
+	ids.doc = doc.Document.ID
+	var role struct{ Role struct{ ID string } }
+	v.call(http.MethodPost, base+"/roles", map[string]any{"name": "乙方", "kind": "person", "order": 1}, http.StatusCreated).json(v.t, &role)
+	ids.person = role.Role.ID
+	v.call(http.MethodPost, base+"/roles", map[string]any{"name": "甲方", "kind": "enterprise", "order": 2}, http.StatusCreated).json(v.t, &role)
+	ids.ent = role.Role.ID
+	rect := map[string]float64{"x": 100, "y": 100, "w": 150, "h": 60}
+	v.call(http.MethodPost, base+"/fields", map[string]any{"kind": "signature", "role_id": ids.person, "document_id": ids.doc, "page": 2, "rect": rect}, http.StatusCreated)
+	v.call(http.MethodPost, base+"/fields", map[string]any{"kind": "seal", "role_id": ids.ent, "document_id": ids.doc, "page": 2,
+		"rect": map[string]float64{"x": 350, "y": 100, "w": 120, "h": 120}}, http.StatusCreated)
+	var field struct{ Field struct{ ID string } }
+	v.call(http.MethodPost, base+"/fields", map[string]any{"kind": "number", "name": "月租金", "required": true, "document_id": ids.doc, "page": 1, "rect": rect},
+		http.StatusCreated).json(v.t, &field)
+	ids.rent = field.Field.ID
+	return ids
+}
+
+func sendBody(tpl tplIDs, enterpriseID, personPhone, personName, entContact string, deadline time.Time) map[string]any {
+	return map[string]any{
+		"template_id": tpl.id, "enterprise_id": enterpriseID, "title": "房屋租赁合同 2026-A",
+		"parties": map[string]any{
+			tpl.person: map[string]string{"name": personName, "contact": personPhone},
+			tpl.ent:    map[string]string{"name": "井然", "contact": entContact, "enterprise_name": entName},
+		},
+		"values":           map[string]string{tpl.rent: "3500"},
+		"signing_deadline": deadline.Format(time.RFC3339),
+	}
+}
+
+type contractView struct {
+	ID      string `json:"id"`
+	Number  string `json:"number"`
+	Title   string `json:"title"`
+	Status  string `json:"status"`
+	Parties []struct {
+		ID     string `json:"id"`
+		Role   string `json:"role"`
+		Status string `json:"status"`
+	} `json:"parties"`
+	History []struct {
+		Type    string `json:"type"`
+		Summary struct {
+			En string `json:"en"`
+			Zh string `json:"zh"`
+		} `json:"summary"`
+	} `json:"history"`
+}
+
+func (v *vclient) contract(id string) (contractView, string) {
+	v.t.Helper()
+	var out contractView
+	r := v.call(http.MethodGet, "/api/v1/contracts/"+id, nil, http.StatusOK)
+	r.json(v.t, &out)
+	return out, string(r.Body)
+}
+
+func (v *vclient) send(body map[string]any) (id, number string) {
+	v.t.Helper()
+	var out struct{ ID, Number, Status string }
+	v.call(http.MethodPost, "/api/v1/contracts", body, http.StatusCreated).json(v.t, &out)
+	return out.ID, out.Number
+}
+
+// signAs requests the signing code and signs with it.
+func (v *vclient) signAs(contractID, partyID string, extra map[string]string, want int) response {
+	v.t.Helper()
+	base := "/api/v1/contracts/" + contractID + "/parties/" + partyID
+	codeReq := map[string]string{}
+	if extra["enterprise_id"] != "" {
+		codeReq["enterprise_id"] = extra["enterprise_id"]
+	}
+	v.call(http.MethodPost, base+"/sign-code", codeReq, http.StatusAccepted)
+	body := map[string]string{"code": codeRe.FindString(lastSMS(v.t, v.env.c, v.login))}
+	for k, x := range extra {
+		body[k] = x
+	}
+	return v.call(http.MethodPost, base+"/signature", body, want)
+}
+
+func (v *vclient) defaultSeal(enterpriseID string) string {
+	v.t.Helper()
+	var seals []struct {
+		ID      string `json:"id"`
+		Default bool   `json:"default"`
+	}
+	v.call(http.MethodGet, "/api/v1/enterprises/"+enterpriseID+"/seals", nil, http.StatusOK).json(v.t, &seals)
+	for _, s := range seals {
+		if s.Default {
+			return s.ID
+		}
+	}
+	v.t.Fatalf("enterprise %s has no default seal: %+v", enterpriseID, seals)
+	return ""
+}
+
+func (e *testEnv) contractEvents(id string) []string {
+	e.t.Helper()
+	envs, err := e.app.store.ReadStream(context.Background(), contract.StreamOf(id), 1, event.Forwards, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, env := range envs {
+		out = append(out, env.Type)
+	}
+	return out
+}
+
+func TestSequentialContractFromTemplateToAPerson(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138101", 1)
+	tpl := boss.template(ent, true)
+	const personPhone = "13512345101"
+	id, number := boss.send(sendBody(tpl, ent, personPhone, "林某某", boss.login, time.Now().Add(7*24*time.Hour)))
+	if !strings.HasPrefix(number, "HT") {
+		t.Fatalf("contract number %q", number)
+	}
+	// Only the party whose turn it is hears of it: the person, by SMS with a link.
+	if sms := lastSMS(t, e.c, personPhone); !strings.Contains(sms, "/contracts/"+id) || !strings.Contains(sms, "房屋租赁合同") {
+		t.Fatalf("invitation SMS %q", sms)
+	}
+	// The enterprise may not countersign before the person.
+	seal := boss.defaultSeal(ent)
+	base := "/api/v1/contracts/" + id + "/parties/" + tpl.ent
+	boss.refused(http.MethodPost, base+"/sign-code", map[string]string{"enterprise_id": ent}, http.StatusUnprocessableEntity, "not_your_turn")
+
+	// The person registers, sees the contract, verifies and signs.
+	person := newUser(t, e, personPhone)
+	if v, _ := person.contract(id); v.Status != "signing" || v.Number != number {
+		t.Fatalf("the person's view: %+v", v)
+	}
+	person.refused(http.MethodPost, "/api/v1/contracts/"+id+"/parties/"+tpl.person+"/sign-code", nil, http.StatusUnprocessableEntity, "person_not_verified")
+	person.verifyPerson("林某某")
+	person.signAs(id, tpl.person, nil, http.StatusOK)
+
+	// The enterprise countersigns with its seal; the contract is completed.
+	var res struct{ Status string }
+	boss.signAs(id, tpl.ent, map[string]string{"enterprise_id": ent, "seal_id": seal}, http.StatusOK).json(t, &res)
+	if res.Status != "completed" {
+		t.Fatalf("after both signatures: %+v", res)
+	}
+	// Signing again is refused, and records nothing.
+	before := e.contractEvents(id)
+	boss.refused(http.MethodPost, base+"/signature", map[string]string{"code": "123456", "enterprise_id": ent, "seal_id": seal}, http.StatusUnprocessableEntity, "contract_completed")
+	if got := e.contractEvents(id); len(got) != len(before) {
+		t.Fatalf("a refused signature wrote %v", got[len(before):])
+	}
+	want := "ContractCreated,ContractSent,PartySigned,PartySigned,ContractCompleted"
+	if got := strings.Join(before, ","); got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+
+	v, raw := boss.contract(id)
+	if v.Status != "completed" || len(v.Parties) != 2 || v.Parties[0].Status != "signed" || v.Parties[1].Status != "signed" {
+		t.Fatalf("detail view: %s", raw)
+	}
+	if len(v.History) < 5 || strings.Contains(raw, personPhone) {
+		t.Fatalf("history or masking: %s", raw)
+	}
+	// The sender hears of completion.
+	if sms := lastSMS(t, e.c, boss.login); !strings.Contains(sms, number) {
+		t.Fatalf("completion notice %q", sms)
+	}
+	// Anyone else is refused.
+	stranger := newUser(t, e, "13512345999")
+	stranger.refused(http.MethodGet, "/api/v1/contracts/"+id, nil, http.StatusForbidden, "not_a_party")
+	// The original PDF as sent.
+	r := person.call(http.MethodGet, "/api/v1/contracts/"+id+"/documents/"+tpl.doc, nil, http.StatusOK)
+	if !strings.HasPrefix(string(r.Body), "%PDF-") || r.Header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("document download: %s %q", r.Header.Get("Content-Type"), r.Body[:min(20, len(r.Body))])
+	}
+}
+
+func TestParallelSigningRejectionAndRevocation(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138102", 2)
+	tpl := boss.template(ent, false)
+	person := verifiedPerson(t, e, "13512345102", "林某某")
+	deadline := time.Now().Add(72 * time.Hour)
+
+	// Parallel: the enterprise may seal first.
+	id, _ := boss.send(sendBody(tpl, ent, person.login, "林某某", boss.login, deadline))
+	seal := boss.defaultSeal(ent)
+	boss.signAs(id, tpl.ent, map[string]string{"enterprise_id": ent, "seal_id": seal}, http.StatusOK)
+	person.signAs(id, tpl.person, nil, http.StatusOK)
+	if v, _ := boss.contract(id); v.Status != "completed" {
+		t.Fatalf("parallel: %+v", v)
+	}
+
+	// Rejection ends the contract.
+	id2, _ := boss.send(sendBody(tpl, ent, person.login, "林某某", boss.login, deadline))
+	person.refused(http.MethodPost, "/api/v1/contracts/"+id2+"/parties/"+tpl.person+"/rejection", map[string]string{"reason": ""}, http.StatusBadRequest, "missing_reason")
+	person.call(http.MethodPost, "/api/v1/contracts/"+id2+"/parties/"+tpl.person+"/rejection", map[string]string{"reason": "租金有误"}, http.StatusOK)
+	boss.refused(http.MethodPost, "/api/v1/contracts/"+id2+"/parties/"+tpl.ent+"/sign-code", map[string]string{"enterprise_id": ent}, http.StatusUnprocessableEntity, "contract_rejected")
+	boss.pos = person.pos
+	if v, raw := boss.contract(id2); v.Status != "rejected" || !strings.Contains(raw, "租金有误") {
+		t.Fatalf("rejected: %s", raw)
+	}
+
+	// Revocation: only the sender's side, before completion.
+	id3, _ := boss.send(sendBody(tpl, ent, person.login, "林某某", boss.login, deadline))
+	person.refused(http.MethodPost, "/api/v1/contracts/"+id3+"/revocation", map[string]string{"reason": "x"}, http.StatusForbidden, "not_the_sender")
+	boss.call(http.MethodPost, "/api/v1/contracts/"+id3+"/revocation", map[string]string{"reason": "条款需修改"}, http.StatusOK)
+	person.refused(http.MethodPost, "/api/v1/contracts/"+id3+"/parties/"+tpl.person+"/sign-code", nil, http.StatusUnprocessableEntity, "contract_revoked")
+	boss.refused(http.MethodPost, "/api/v1/contracts/"+id+"/revocation", map[string]string{"reason": "x"}, http.StatusUnprocessableEntity, "contract_completed")
+	if sms := lastSMS(t, e.c, person.login); !strings.Contains(sms, "条款需修改") {
+		t.Fatalf("the person is told of the revocation: %q", sms)
+	}
+}
+
+func TestDeadlineExpiryExactlyOnce(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	e := start(t, testConfig(t), roles{true, true, true}, clk)
+	boss, ent := verifiedEnterprise(t, e, "13800138103", 3)
+	tpl := boss.template(ent, true)
+	id, _ := boss.send(sendBody(tpl, ent, "13512345103", "林某某", boss.login, clk.Now().Add(2*time.Hour)))
+	boss.contract(id) // the read models have seen it
+
+	d := e.app.deadlines()
+	if n, err := d.Tick(context.Background()); err != nil || n != 0 {
+		t.Fatalf("before the deadline: %d %v", n, err)
+	}
+	clk.Advance(3 * time.Hour)
+	// Several schedulers at once: the contract expires exactly once.
+	var wg sync.WaitGroup
+	counts := make([]int, 4)
+	for i := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := d.Tick(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			counts[i] = n
+		}()
+	}
+	wg.Wait()
+	if total := counts[0] + counts[1] + counts[2] + counts[3]; total != 1 {
+		t.Fatalf("expired %v times", counts)
+	}
+	if got := strings.Join(e.contractEvents(id), ","); got != "ContractCreated,ContractSent,ContractExpired" {
+		t.Fatalf("events %s", got)
+	}
+	if v, _ := boss.contract(id); v.Status != "expired" {
+		t.Fatalf("status %s", v.Status)
+	}
+}
+
+func TestApprovalBeforeSending(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138104", 4)
+	tpl := boss.template(ent, true)
+	// A member sends; the master admin approves.
+	var inv struct{ Token string }
+	boss.call(http.MethodPost, "/api/v1/enterprises/"+ent+"/invitations", map[string]string{"role": "member"}, http.StatusCreated).json(t, &inv)
+	clerk := newUser(t, e, "13800138204")
+	clerk.call(http.MethodPost, "/api/v1/invitations/"+inv.Token+"/accept", nil, http.StatusOK)
+	bossID := accountIDOf(t, boss)
+	boss.call(http.MethodPut, "/api/v1/enterprises/"+ent+"/approval-policy", map[string]any{"required": true, "approvers": []string{bossID}}, http.StatusOK)
+
+	deadline := time.Now().Add(72 * time.Hour)
+	var out struct{ ID, Status string }
+	clerk.call(http.MethodPost, "/api/v1/contracts", sendBody(tpl, ent, "13512345104", "林某某", boss.login, deadline), http.StatusCreated).json(t, &out)
+	if out.Status != "pending_approval" {
+		t.Fatalf("a member's contract: %+v", out)
+	}
+	var pending []struct {
+		ID string `json:"contract_id"`
+	}
+	boss.pos = clerk.pos // read after the clerk's write
+	boss.call(http.MethodGet, "/api/v1/approvals", nil, http.StatusOK).json(t, &pending)
+	if len(pending) != 1 || pending[0].ID != out.ID {
+		t.Fatalf("needs my approval: %+v", pending)
+	}
+	clerk.refused(http.MethodPost, "/api/v1/contracts/"+out.ID+"/approval", nil, http.StatusForbidden, "not_an_approver")
+	boss.call(http.MethodPost, "/api/v1/contracts/"+out.ID+"/approval", nil, http.StatusOK)
+	if got := strings.Join(e.contractEvents(out.ID), ","); got != "ContractCreated,ContractSubmittedForApproval,ContractApproved,ContractSent" {
+		t.Fatalf("events %s", got)
+	}
+	if sms := lastSMS(t, e.c, "13512345104"); !strings.Contains(sms, out.ID) {
+		t.Fatalf("the party hears of it once approved: %q", sms)
+	}
+
+	// A rejected approval never goes out.
+	clerk.call(http.MethodPost, "/api/v1/contracts", sendBody(tpl, ent, "13512345105", "林某某", boss.login, deadline), http.StatusCreated).json(t, &out)
+	boss.call(http.MethodPost, "/api/v1/contracts/"+out.ID+"/approval-rejection", map[string]string{"reason": "金额超预算"}, http.StatusOK)
+	if v, _ := clerk.contract(out.ID); v.Status != "approval_rejected" {
+		t.Fatalf("status %s", v.Status)
+	}
+	if r := e.c.must(http.MethodGet, "/dev/messages?to=13512345105", nil); strings.Contains(string(r.Body), out.ID) {
+		t.Fatalf("a rejected contract was announced to its party: %s", r.Body)
+	}
+}
+
+func TestTwentySimultaneousSignaturesMakeOne(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138105", 5)
+	tpl := boss.template(ent, false)
+	person := verifiedPerson(t, e, "13512345106", "林某某")
+	id, _ := boss.send(sendBody(tpl, ent, person.login, "林某某", boss.login, time.Now().Add(time.Hour)))
+	base := "/api/v1/contracts/" + id + "/parties/" + tpl.person
+	person.call(http.MethodPost, base+"/sign-code", nil, http.StatusAccepted)
+	code := codeRe.FindString(lastSMS(t, e.c, person.login))
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.c.do(http.MethodPost, base+"/signature", map[string]string{"code": code}, "Authorization", "Bearer "+person.token)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[i] = r.Status
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, s := range statuses {
+		switch {
+		case s == http.StatusOK:
+			ok++
+		case s < 400 || s >= 500:
+			t.Errorf("status %d", s)
+		}
+	}
+	signed := 0
+	for _, typ := range e.contractEvents(id) {
+		if typ == contract.TypePartySigned {
+			signed++
+		}
+	}
+	if ok != 1 || signed != 1 {
+		t.Fatalf("%d successes and %d PartySigned from 20 requests: %v", ok, signed, statuses)
+	}
+}
+
+func TestSendingSpendsQuotaAndRefusesWithoutIt(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138106", 6)
+	tpl := boss.template(ent, true)
+	deadline := time.Now().Add(72 * time.Hour)
+	// Bad input is refused with a field and writes nothing.
+	head := e.head()
+	bad := sendBody(tpl, ent, "12345", "林某某", boss.login, deadline)
+	boss.refused(http.MethodPost, "/api/v1/contracts", bad, http.StatusBadRequest, "invalid_contact")
+	if e.head() != head {
+		t.Fatal("a refused send wrote events")
+	}
+	for i := 0; i < 10; i++ {
+		boss.send(sendBody(tpl, ent, fmt.Sprintf("135123452%02d", i), "林某某", boss.login, deadline))
+	}
+	head = e.head()
+	boss.refused(http.MethodPost, "/api/v1/contracts", sendBody(tpl, ent, "13512345299", "林某某", boss.login, deadline), http.StatusUnprocessableEntity, "quota_exhausted")
+	if e.head() != head {
+		t.Fatal("a refused send wrote events")
+	}
+}
