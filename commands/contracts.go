@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -191,10 +193,11 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 	if (ent != nil && ent.QuotaLeft() <= 0) || (ent == nil && acct.QuotaLeft() <= 0) {
 		return SendContractResult{}, errQuotaExhausted
 	}
+	var uploads [][]byte
 	spec := contract.Spec{ContractID: c.ids.NewID(), Title: cmd.Title, Sender: sender, Parties: cmd.Parties, Values: cmd.Values,
 		SigningDeadline: cmd.SigningDeadline, ExpiresAt: cmd.ExpiresAt}
 	if cmd.TemplateID != "" {
-		if len(cmd.Documents)+len(cmd.Roles)+len(cmd.Fields) > 0 {
+		if len(cmd.Documents)+len(cmd.Roles)+len(cmd.Fields) > 0 || cmd.ContractType != "" || cmd.Sequential {
 			return SendContractResult{}, fault.Invalidf("template_id", "template_and_ad_hoc", "Send from a template or with your own documents, roles and fields, not both.")
 		}
 		t, err := loadTemplate(ctx, c.events, cmd.TemplateID)
@@ -213,10 +216,8 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 		if strings.TrimSpace(spec.Title) == "" {
 			spec.Title = snap.Name
 		}
-	} else {
-		if err := c.adHoc(ctx, cmd, &spec); err != nil {
-			return SendContractResult{}, err
-		}
+	} else if err := c.adHoc(cmd, &spec, &uploads); err != nil {
+		return SendContractResult{}, err
 	}
 	// Check the whole spec before anything is written.
 	spec.Number = contract.Number(now, randomBytes(5))
@@ -233,6 +234,15 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 	}
 	if cmd.DryRun {
 		return SendContractResult{ContractID: "", Number: "", Status: contract.StatusCreated, Contract: created, Approvers: approvers}, nil
+	}
+	for i, data := range uploads {
+		ref, err := c.blobs.Put(ctx, data, PDFMediaType)
+		if err != nil {
+			return SendContractResult{}, fmt.Errorf("store document: %w", err)
+		}
+		if ref.SHA256 != spec.Documents[i].File.SHA256 {
+			return SendContractResult{}, fmt.Errorf("store document: stored as %s, hashed as %s", ref.SHA256, spec.Documents[i].File.SHA256)
+		}
 	}
 	meta := cmd.Actor.meta(now, sender.EnterpriseID)
 	// A unique number: reserve its stream; on the rare clash draw again.
@@ -318,7 +328,9 @@ func (c *contracts) sender(ctx context.Context, accountID, enterpriseID string) 
 	return contract.Sender{AccountID: accountID, EnterpriseID: enterpriseID, Name: ent.Verification().Name, PersonName: person}, ent, acct, nil
 }
 
-func (c *contracts) adHoc(ctx context.Context, cmd SendContract, spec *contract.Spec) error {
+// adHoc checks the uploaded documents into spec; their bytes, to be
+// stored once the whole contract is accepted, go to pending.
+func (c *contracts) adHoc(cmd SendContract, spec *contract.Spec, pending *[][]byte) error {
 	if len(cmd.Documents) == 0 {
 		return fault.Invalidf("documents", "no_documents", "Send from a template (template_id) or upload at least one PDF document.")
 	}
@@ -350,12 +362,10 @@ func (c *contracts) adHoc(ctx context.Context, cmd SendContract, spec *contract.
 			}
 			return err
 		}
-		ref, err := c.blobs.Put(ctx, u.Data, "application/pdf")
-		if err != nil {
-			return fmt.Errorf("store document: %w", err)
-		}
+		sum := sha256.Sum256(u.Data)
 		spec.Documents = append(spec.Documents, layout.Document{ID: id, Name: name, Pages: pages,
-			File: layout.File{SHA256: ref.SHA256, Size: ref.Size, MediaType: ref.MediaType}})
+			File: layout.File{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(u.Data)), MediaType: PDFMediaType}})
+		*pending = append(*pending, u.Data)
 	}
 	spec.Roles, spec.Sequential = slices.Clone(cmd.Roles), cmd.Sequential
 	spec.ContractType = cmd.ContractType
@@ -431,19 +441,7 @@ type ApproveContract struct {
 }
 
 func (c *contracts) approve(ctx context.Context, cmd ApproveContract) (ContractResult, error) {
-	k, err := c.load(ctx, cmd.ContractID)
-	if err != nil {
-		return ContractResult{}, err
-	}
-	if _, err := k.Approve(cmd.Actor.AccountID, c.clock.Now()); err != nil {
-		return ContractResult{}, err
-	}
-	// The quota is spent when the contract really goes out.
-	if err := c.useQuota(ctx, cmd.Actor, k.Sender(), cmd.ContractID, c.clock.Now()); err != nil {
-		return ContractResult{}, err
-	}
-	var evs []contract.Event
-	k, evs, pos, err := c.decide(ctx, cmd.Actor, cmd.ContractID, func(k *contract.Contract, now time.Time) ([]contract.Event, error) {
+	approveAndSend := func(k *contract.Contract, now time.Time) ([]contract.Event, error) {
 		approved, err := k.Approve(cmd.Actor.AccountID, now)
 		if err != nil {
 			return nil, err
@@ -457,7 +455,20 @@ func (c *contracts) approve(ctx context.Context, cmd ApproveContract) (ContractR
 			return nil, err
 		}
 		return append(approved, sent...), nil
-	})
+	}
+	k, err := c.load(ctx, cmd.ContractID)
+	if err != nil {
+		return ContractResult{}, err
+	}
+	// Every refusal comes before the quota is spent, which happens only
+	// when the contract really goes out.
+	if _, err := approveAndSend(k, c.clock.Now()); err != nil {
+		return ContractResult{}, err
+	}
+	if err := c.useQuota(ctx, cmd.Actor, k.Sender(), cmd.ContractID, c.clock.Now()); err != nil {
+		return ContractResult{}, err
+	}
+	k, evs, pos, err := c.decide(ctx, cmd.Actor, cmd.ContractID, approveAndSend)
 	if err != nil {
 		return ContractResult{}, err
 	}
@@ -560,12 +571,12 @@ func (c *contracts) sendSignCode(ctx context.Context, cmd SendSignCode) (SendSig
 		return SendSignCodeResult{}, err
 	}
 	if err := c.senders.Allow(ctx, cmd.Actor.ClientIP); err != nil {
-		return SendSignCodeResult{}, err
+		return SendSignCodeResult{}, depErr("sender limit", errCodesUnavailable, err)
 	}
 	login := acct.Login()
 	code, exp, resend, err := c.codes.Issue(ctx, PurposeSign, signDestination(login.String(), cmd.ContractID, cmd.PartyID))
 	if err != nil {
-		return SendSignCodeResult{}, err
+		return SendSignCodeResult{}, depErr("issue signing code", errCodesUnavailable, err)
 	}
 	cr := k.Created()
 	msg := notify.Message{To: login.String(), Channel: notify.SMS,
@@ -574,7 +585,7 @@ func (c *contracts) sendSignCode(ctx context.Context, cmd SendSignCode) (SendSig
 		msg.Channel, msg.Subject = notify.Email, "签署验证码 Signing code"
 	}
 	if err := c.notifier.Notify(ctx, msg); err != nil {
-		return SendSignCodeResult{}, fmt.Errorf("send signing code: %w", err)
+		return SendSignCodeResult{}, depErr("send signing code", errNotifyFailed, err)
 	}
 	return SendSignCodeResult{To: login.Mask(), ExpiresAt: exp, ResendAfter: resend}, nil
 }
@@ -639,7 +650,7 @@ func (c *contracts) sign(ctx context.Context, cmd SignContract) (ContractResult,
 		return ContractResult{}, fault.Invalidf("code", "missing_code", "Enter the verification code sent to you (request one first).")
 	}
 	if err := c.codes.Verify(ctx, PurposeSign, signDestination(acct.Login().String(), cmd.ContractID, cmd.PartyID), strings.TrimSpace(cmd.Code)); err != nil {
-		return ContractResult{}, onCode(err)
+		return ContractResult{}, onCode(depErr("check signing code", errCodesUnavailable, err))
 	}
 	if signing.Signature != nil && signing.Signature.Kind == "typed" {
 		data, media, err := c.art.TypedSignature(s.VerifiedName)

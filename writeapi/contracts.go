@@ -55,7 +55,7 @@ type sendRequest struct {
 	DryRun          bool                           `json:"dry_run"`
 
 	ContractType string         `json:"contract_type"`
-	Sequential   bool           `json:"sequential"`
+	Sequential   *bool          `json:"sequential"`
 	Documents    []documentSpec `json:"documents"`
 	Roles        []layout.Role  `json:"roles"`
 	Fields       []layout.Field `json:"fields"`
@@ -174,13 +174,17 @@ func readSend(w http.ResponseWriter, r *http.Request) (commands.SendContract, er
 }
 
 func (req sendRequest) command(docs []commands.AdHocDocument) (commands.SendContract, error) {
+	if req.TemplateID != "" && (req.Sequential != nil || req.ContractType != "" || len(req.Roles)+len(req.Fields)+len(docs) > 0) {
+		return commands.SendContract{}, fault.Invalidf("template_id", "template_and_ad_hoc",
+			"A contract from a template takes its type, signing order, roles, fields and documents from the template; send those only ad hoc.")
+	}
 	if req.SigningDeadline == nil {
 		return commands.SendContract{}, fault.Invalidf("signing_deadline", "missing_signing_deadline", "Give the signing deadline (签约截止时间) as an RFC 3339 time.")
 	}
 	return commands.SendContract{
 		EnterpriseID: req.EnterpriseID, TemplateID: req.TemplateID, Title: req.Title, Parties: req.Parties, Values: req.Values,
 		SigningDeadline: *req.SigningDeadline, ExpiresAt: req.ExpiresAt, DryRun: req.DryRun,
-		ContractType: req.ContractType, Sequential: req.Sequential, Documents: docs, Roles: req.Roles, Fields: req.Fields,
+		ContractType: req.ContractType, Sequential: req.Sequential != nil && *req.Sequential, Documents: docs, Roles: req.Roles, Fields: req.Fields,
 	}, nil
 }
 

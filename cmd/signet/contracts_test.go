@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +15,7 @@ import (
 	"signet/domain/contract"
 	"signet/domain/event"
 	"signet/infra/clock"
+	"signet/infra/pdfdoc"
 )
 
 const entName = "杭州井然食品贸易有限公司"
@@ -426,5 +430,105 @@ func TestSendingSpendsQuotaAndRefusesWithoutIt(t *testing.T) {
 	boss.refused(http.MethodPost, "/api/v1/contracts", sendBody(tpl, ent, "13512345299", "林某某", boss.login, deadline), http.StatusUnprocessableEntity, "quota_exhausted")
 	if e.head() != head {
 		t.Fatal("a refused send wrote events")
+	}
+}
+
+// multipartSend posts an ad hoc contract: the spec as JSON and the PDFs by document ID.
+func (v *vclient) multipartSend(spec map[string]any, docs map[string][]byte) response {
+	v.t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	js, _ := json.Marshal(spec)
+	if err := w.WriteField("spec", string(js)); err != nil {
+		v.t.Fatal(err)
+	}
+	for id, data := range docs {
+		part, err := w.CreateFormFile(id, id+".pdf")
+		if err != nil {
+			v.t.Fatal(err)
+		}
+		part.Write(data)
+	}
+	w.Close()
+	r := v.must(http.MethodPost, "/api/v1/contracts", b.String(), "Authorization", "Bearer "+v.token, "Content-Type", w.FormDataContentType())
+	if p := r.Header.Get("Signet-Position"); p != "" {
+		v.pos = p
+	}
+	return r
+}
+
+func TestAdHocContractWithPreview(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138107", 7)
+	pdf, err := pdfdoc.New().Blank(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := map[string]any{
+		"enterprise_id": ent, "title": "保密协议", "contract_type": "保密", "sequential": true,
+		"documents": []map[string]string{{"id": "nda", "name": "保密协议正文"}},
+		"roles": []map[string]any{
+			{"id": "a", "name": "甲方", "kind": "enterprise", "order": 1},
+			{"id": "b", "name": "乙方", "kind": "person", "order": 2},
+		},
+		"fields": []map[string]any{
+			{"kind": "seal", "role_id": "a", "document_id": "nda", "page": 2, "rect": map[string]float64{"x": 60, "y": 60, "w": 120, "h": 120}},
+			{"kind": "signature", "role_id": "b", "document_id": "nda", "page": 2, "rect": map[string]float64{"x": 300, "y": 60, "w": 150, "h": 60}},
+			{"id": "term", "kind": "choice", "name": "保密期限", "choices": []string{"一年", "三年"}, "required": true, "document_id": "nda", "page": 1,
+				"rect": map[string]float64{"x": 60, "y": 700, "w": 100, "h": 20}},
+		},
+		"parties": map[string]any{
+			"a": map[string]string{"name": "井然", "contact": boss.login, "enterprise_name": entName},
+			"b": map[string]string{"name": "林某某", "contact": "lin@example.com"},
+		},
+		"values":           map[string]string{"term": "三年"},
+		"signing_deadline": time.Now().Add(48 * time.Hour).Format(time.RFC3339),
+	}
+	head := e.head()
+	// Refusals write nothing: a field off its page, an image instead of a PDF.
+	spec["dry_run"] = true
+	var preview struct {
+		Status  string
+		Preview struct {
+			Documents []struct {
+				Pages []struct{ W, H float64 }
+			}
+			Parties []struct{ Contact struct{ Value string } }
+		}
+	}
+	r := boss.multipartSend(spec, map[string][]byte{"nda": pdf})
+	if r.Status != http.StatusOK {
+		t.Fatalf("preview: %d %s", r.Status, r.Body)
+	}
+	r.json(t, &preview)
+	if preview.Status != "preview" || len(preview.Preview.Documents) != 1 || len(preview.Preview.Documents[0].Pages) != 2 {
+		t.Fatalf("preview %s", r.Body)
+	}
+	if r := boss.multipartSend(spec, map[string][]byte{"nda": photo(t, 5)}); r.Status != http.StatusUnsupportedMediaType || r.errorCode() != "not_a_pdf" {
+		t.Fatalf("a PNG as the document: %d %s", r.Status, r.Body)
+	}
+	fields := spec["fields"].([]map[string]any)
+	fields[0]["page"] = 3
+	if r := boss.multipartSend(spec, map[string][]byte{"nda": pdf}); r.Status != http.StatusBadRequest || r.errorCode() != "no_such_page" {
+		t.Fatalf("a field on page 3 of 2: %d %s", r.Status, r.Body)
+	}
+	fields[0]["page"] = 2
+	if e.head() != head {
+		t.Fatal("a preview or a refusal wrote events")
+	}
+	delete(spec, "dry_run")
+	var out struct{ ID, Status string }
+	r = boss.multipartSend(spec, map[string][]byte{"nda": pdf})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("send: %d %s", r.Status, r.Body)
+	}
+	r.json(t, &out)
+	v, raw := boss.contract(out.ID)
+	if v.Status != "signing" || v.Title != "保密协议" || !strings.Contains(raw, "三年") {
+		t.Fatalf("ad hoc contract: %s", raw)
+	}
+	got := boss.call(http.MethodGet, "/api/v1/contracts/"+out.ID+"/documents/nda", nil, http.StatusOK)
+	if !bytes.Equal(got.Body, pdf) {
+		t.Fatal("the document as sent differs from the upload")
 	}
 }

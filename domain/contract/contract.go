@@ -263,15 +263,17 @@ func Number(now time.Time, random []byte) string {
 	return sb.String()
 }
 
-func checkText(field, what, s string, max int) (string, error) {
+// checkText validates a line of text on field; its refusals are coded
+// "missing_<slug>" and "invalid_<slug>".
+func checkText(field, slug, what, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
-		return "", fault.Invalidf(field, "missing_"+field, "Give the %s.", what)
+		return "", fault.Invalidf(field, "missing_"+slug, "Give the %s.", what)
 	case !utf8.ValidString(s) || strings.ContainsRune(s, 0):
-		return "", fault.Invalidf(field, "invalid_"+field, "The %s has characters that cannot be shown.", what)
+		return "", fault.Invalidf(field, "invalid_"+slug, "The %s has characters that cannot be shown.", what)
 	case utf8.RuneCountInString(s) > max:
-		return "", fault.Invalidf(field, "invalid_"+field, "The %s is longer than %d characters.", what, max)
+		return "", fault.Invalidf(field, "invalid_"+slug, "The %s is longer than %d characters.", what, max)
 	}
 	return s, nil
 }

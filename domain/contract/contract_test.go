@@ -69,10 +69,10 @@ func TestCreate(t *testing.T) {
 		{"no documents", func(s *Spec) { s.Documents = nil }, "no_documents"},
 		{"no roles", func(s *Spec) { s.Roles = nil }, "no_parties"},
 		{"party for unknown role", func(s *Spec) { s.Parties["r9"] = PartyInput{Name: "x", Contact: "13800138000"} }, "unknown_role"},
-		{"missing party", func(s *Spec) { delete(s.Parties, "r2") }, "missing_parties.r2.name"},
+		{"missing party", func(s *Spec) { delete(s.Parties, "r2") }, "missing_party_name"},
 		{"bad contact", func(s *Spec) { s.Parties["r2"] = PartyInput{Name: "张三", Contact: "12345"} }, "invalid_contact"},
 		{"no contact", func(s *Spec) { s.Parties["r2"] = PartyInput{Name: "张三"} }, "missing_contact"},
-		{"enterprise without name", func(s *Spec) { s.Parties["r1"] = PartyInput{Name: "王五", Contact: "wang@example.com"} }, "missing_parties.r1.enterprise_name"},
+		{"enterprise without name", func(s *Spec) { s.Parties["r1"] = PartyInput{Name: "王五", Contact: "wang@example.com"} }, "missing_enterprise_name"},
 		{"same person twice", func(s *Spec) {
 			s.Roles = append(s.Roles, layout.Role{ID: "r3", Name: "丙方", Kind: layout.Person, Order: 3})
 			s.Parties["r3"] = PartyInput{Name: "张三", Contact: "13800138000"}

@@ -42,7 +42,7 @@ func Create(s Spec, now time.Time) ([]Event, error) {
 	if s.ContractID == "" || s.Number == "" || s.Sender.AccountID == "" || s.Sender.Name == "" {
 		return nil, fmt.Errorf("contract: spec without ID, number or sender")
 	}
-	title, err := checkText("title", "contract's title", s.Title, MaxTitleRunes)
+	title, err := checkText("title", "title", "contract's title", s.Title, MaxTitleRunes)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func Create(s Spec, now time.Time) ([]Event, error) {
 	}
 	ctype := s.ContractType
 	if ctype != "" {
-		if ctype, err = checkText("contract_type", "contract type", ctype, layout.MaxNameRunes); err != nil {
+		if ctype, err = checkText("contract_type", "contract_type", "contract type", ctype, layout.MaxNameRunes); err != nil {
 			return nil, err
 		}
 	}
@@ -174,7 +174,7 @@ func Create(s Spec, now time.Time) ([]Event, error) {
 
 func checkParty(r layout.Role, in PartyInput) (Party, error) {
 	field := "parties." + r.ID
-	name, err := checkText(field+".name", r.Name+"'s name", in.Name, layout.MaxNameRunes)
+	name, err := checkText(field+".name", "party_name", r.Name+"'s name", in.Name, layout.MaxNameRunes)
 	if err != nil {
 		return Party{}, err
 	}
@@ -187,7 +187,7 @@ func checkParty(r layout.Role, in PartyInput) (Party, error) {
 	}
 	p := Party{ID: r.ID, Role: r.Name, Kind: r.Kind, Order: r.Order, Name: name, Contact: Contact{Kind: string(login.Kind()), Value: login.String()}}
 	if r.Kind == layout.Enterprise {
-		if p.EnterpriseName, err = checkText(field+".enterprise_name", r.Name+"'s enterprise name", in.EnterpriseName, layout.MaxNameRunes); err != nil {
+		if p.EnterpriseName, err = checkText(field+".enterprise_name", "enterprise_name", r.Name+"'s enterprise name", in.EnterpriseName, layout.MaxNameRunes); err != nil {
 			return Party{}, err
 		}
 	}
@@ -257,7 +257,7 @@ func (c *Contract) RejectApproval(approver, reason string, now time.Time) ([]Eve
 	if err := c.checkApprover(approver); err != nil {
 		return nil, err
 	}
-	reason, err := checkText("reason", "reason", reason, MaxReasonRunes)
+	reason, err := checkText("reason", "reason", "reason", reason, MaxReasonRunes)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +416,7 @@ func (c *Contract) Reject(partyID string, s Signer, reason, clientIP string, now
 	if err != nil {
 		return nil, err
 	}
-	reason, err = checkText("reason", "reason for rejecting", reason, MaxReasonRunes)
+	reason, err = checkText("reason", "reason", "reason for rejecting", reason, MaxReasonRunes)
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +438,7 @@ func (c *Contract) Revoke(by, reason string, now time.Time) ([]Event, error) {
 			return nil, err
 		}
 	}
-	reason, err := checkText("reason", "reason for revoking", reason, MaxReasonRunes)
+	reason, err := checkText("reason", "reason", "reason for revoking", reason, MaxReasonRunes)
 	if err != nil {
 		return nil, err
 	}
