@@ -252,13 +252,33 @@ func TestParallelSigningRejectionAndRevocation(t *testing.T) {
 	person := verifiedPerson(t, e, "13512345102", "林某某")
 	deadline := time.Now().Add(72 * time.Hour)
 
-	// Parallel: the enterprise may seal first.
+	// Parallel: the enterprise may seal first, through a member granted the seal.
 	id, _ := boss.send(sendBody(tpl, ent, person.login, "林某某", boss.login, deadline))
 	seal := boss.defaultSeal(ent)
-	boss.signAs(id, tpl.ent, map[string]string{"enterprise_id": ent, "seal_id": seal}, http.StatusOK)
-	person.signAs(id, tpl.person, nil, http.StatusOK)
-	if v, _ := boss.contract(id); v.Status != "completed" {
-		t.Fatalf("parallel: %+v", v)
+	var inv struct{ Token string }
+	boss.call(http.MethodPost, "/api/v1/enterprises/"+ent+"/invitations", map[string]string{"role": "member"}, http.StatusCreated).json(t, &inv)
+	clerk := newUser(t, e, "13800138202")
+	clerk.call(http.MethodPost, "/api/v1/invitations/"+inv.Token+"/accept", nil, http.StatusOK)
+	head := e.head()
+	r := clerk.signAs(id, tpl.ent, map[string]string{"enterprise_id": ent, "seal_id": seal}, http.StatusForbidden)
+	if r.errorCode() != "seal_not_granted" || e.head() != head {
+		t.Fatalf("a member without the seal: %s (and no event)", r.Body)
+	}
+	boss.call(http.MethodPut, "/api/v1/enterprises/"+ent+"/seals/"+seal+"/grants/"+accountIDOf(t, clerk), nil, http.StatusNoContent)
+	// A refused signature does not spend the code.
+	code := codeRe.FindString(lastSMS(t, e.c, clerk.login))
+	clerk.call(http.MethodPost, "/api/v1/contracts/"+id+"/parties/"+tpl.ent+"/signature", map[string]string{"code": code, "enterprise_id": ent, "seal_id": seal}, http.StatusOK)
+	// The person signs with an uploaded handwriting image.
+	var sig struct{ ID string }
+	r = person.must(http.MethodPost, "/api/v1/me/signatures", string(photo(t, 90)), "Authorization", "Bearer "+person.token, "Content-Type", "image/png")
+	if r.Status != http.StatusCreated {
+		t.Fatalf("signature image: %d %s", r.Status, r.Body)
+	}
+	r.json(t, &sig)
+	person.signAs(id, tpl.person, map[string]string{"signature_id": sig.ID}, http.StatusOK)
+	v, raw := boss.contract(id)
+	if v.Status != "completed" || !strings.Contains(raw, `"signature_kind":"image"`) || !strings.Contains(raw, `"seal_name"`) {
+		t.Fatalf("parallel: %s", raw)
 	}
 
 	// Rejection ends the contract.

@@ -56,6 +56,12 @@ func runServer(ctx context.Context, name string, args []string, stderr io.Writer
 		}()
 	}
 
+	if r.write {
+		// Expires contracts past their signing deadline; several processes
+		// may run it, each contract expires once.
+		go a.deadlines().Run(ctx)
+	}
+
 	var srv *http.Server
 	if r.write || r.read {
 		ln, err := net.Listen("tcp", cfg.Addr)
