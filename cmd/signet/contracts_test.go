@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -276,6 +277,7 @@ func TestParallelSigningRejectionAndRevocation(t *testing.T) {
 	}
 	r.json(t, &sig)
 	person.signAs(id, tpl.person, map[string]string{"signature_id": sig.ID}, http.StatusOK)
+	boss.pos = person.pos
 	v, raw := boss.contract(id)
 	if v.Status != "completed" || !strings.Contains(raw, `"signature_kind":"image"`) || !strings.Contains(raw, `"seal_name"`) {
 		t.Fatalf("parallel: %s", raw)
@@ -336,6 +338,7 @@ func TestDeadlineExpiryExactlyOnce(t *testing.T) {
 	if got := strings.Join(e.contractEvents(id), ","); got != "ContractCreated,ContractSent,ContractExpired" {
 		t.Fatalf("events %s", got)
 	}
+	boss.pos = strconv.FormatUint(e.head(), 10)
 	if v, _ := boss.contract(id); v.Status != "expired" {
 		t.Fatalf("status %s", v.Status)
 	}
@@ -379,6 +382,7 @@ func TestApprovalBeforeSending(t *testing.T) {
 	// A rejected approval never goes out.
 	clerk.call(http.MethodPost, "/api/v1/contracts", sendBody(tpl, ent, "13512345105", "林某某", boss.login, deadline), http.StatusCreated).json(t, &out)
 	boss.call(http.MethodPost, "/api/v1/contracts/"+out.ID+"/approval-rejection", map[string]string{"reason": "金额超预算"}, http.StatusOK)
+	clerk.pos = boss.pos
 	if v, _ := clerk.contract(out.ID); v.Status != "approval_rejected" {
 		t.Fatalf("status %s", v.Status)
 	}
