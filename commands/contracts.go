@@ -110,14 +110,7 @@ func (c *contracts) load(ctx context.Context, id string) (*contract.Contract, er
 }
 
 func (c *contracts) loadAccount(ctx context.Context, id string) (*account.Account, error) {
-	envs, err := c.events.ReadStream(ctx, account.StreamOf(id), 1, event.Forwards, 0)
-	if errors.Is(err, event.ErrNotFound) || (err == nil && len(envs) == 0) {
-		return nil, fault.New(fault.NotFound, "account_not_found", "There is no such account.")
-	}
-	if err != nil {
-		return nil, storeErr("read account", err)
-	}
-	return account.Replay(envs)
+	return loadAccount(ctx, c.events, id)
 }
 
 func (c *contracts) loadEnterprise(ctx context.Context, id string) (*enterprise.Enterprise, error) {

@@ -166,7 +166,12 @@ func (s *verifier) removeMember(ctx context.Context, c RemoveMember) (Written, e
 
 // loadAccount replays an account.
 func (s *verifier) loadAccount(ctx context.Context, id string) (*account.Account, error) {
-	envs, err := s.events.ReadStream(ctx, account.StreamOf(id), 1, event.Forwards, 0)
+	return loadAccount(ctx, s.events, id)
+}
+
+// loadAccount replays an account; an unknown one is a NotFound fault.
+func loadAccount(ctx context.Context, events EventStore, id string) (*account.Account, error) {
+	envs, err := events.ReadStream(ctx, account.StreamOf(id), 1, event.Forwards, 0)
 	if errors.Is(err, event.ErrNotFound) || (err == nil && len(envs) == 0) {
 		return nil, fault.New(fault.NotFound, "account_not_found", "There is no such account.")
 	}

@@ -31,7 +31,6 @@ package contracts
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -147,7 +146,7 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 		return nil, nil
 	}
 	id := strings.TrimPrefix(e.Stream, contract.Category+"-")
-	if !ValidID(id) {
+	if !projections.ValidID(id) {
 		return nil, fmt.Errorf("%s@%d: contract ID not usable as a key", e.Stream, e.Version)
 	}
 	decoded, err := contract.DecodeEnvelope(e)
@@ -183,7 +182,7 @@ func (b *builder) history(f fact) {
 	if f.Actor == "" {
 		f.Actor = b.actor
 	}
-	b.add(projections.ZAdd(historyKey(b.id), float64(b.version), mustJSON(f)))
+	b.add(projections.ZAdd(historyKey(b.id), float64(b.version), projections.MustJSON(f)))
 }
 
 func (b *builder) ops() []projections.Op {
@@ -203,7 +202,7 @@ func (b *builder) event(ev contract.Event) error {
 		return b.created(ev)
 	case contract.ContractSubmittedForApproval:
 		for _, a := range ev.Approvers {
-			if !ValidID(a) {
+			if !projections.ValidID(a) {
 				return fmt.Errorf("approver %q not usable as a key", a)
 			}
 			b.add(projections.ZAdd(approvalsKey(a), float64(ev.SubmittedAt.UnixMilli()), b.id))
@@ -211,7 +210,7 @@ func (b *builder) event(ev contract.Event) error {
 		if len(ev.Approvers) > 0 {
 			b.add(projections.SAdd(approversKey(b.id), ev.Approvers...))
 		}
-		b.hset("status", string(contract.StatusPendingApproval), "approval_status", ApprovalPending, "approval_approvers", mustJSON(ev.Approvers),
+		b.hset("status", string(contract.StatusPendingApproval), "approval_status", ApprovalPending, "approval_approvers", projections.MustJSON(ev.Approvers),
 			"approval_submitted_at", ts(ev.SubmittedAt))
 		b.history(fact{At: ev.SubmittedAt, Type: contract.TypeContractSubmittedForApproval, Count: len(ev.Approvers)})
 	case contract.ContractApproved:
@@ -247,7 +246,7 @@ func (b *builder) event(ev contract.Event) error {
 		if ev.Signature != nil {
 			s.SignatureKind, f.Signature = ev.Signature.Kind, ev.Signature.Kind
 		}
-		b.hset(signedPrefix+ev.PartyID, mustJSON(s))
+		b.hset(signedPrefix+ev.PartyID, projections.MustJSON(s))
 		for _, d := range ev.Documents {
 			b.hset(latestPrefix+d.DocumentID, d.SHA256)
 		}
@@ -257,7 +256,7 @@ func (b *builder) event(ev contract.Event) error {
 		b.history(f)
 	case contract.PartyRejected:
 		reason := scrub(ev.Reason)
-		b.hset(rejectedPrefix+ev.PartyID, mustJSON(Rejection{SignerAccountID: ev.SignerAccountID, EnterpriseID: ev.EnterpriseID,
+		b.hset(rejectedPrefix+ev.PartyID, projections.MustJSON(Rejection{SignerAccountID: ev.SignerAccountID, EnterpriseID: ev.EnterpriseID,
 			Reason: reason, ClientIP: maskIP(ev.ClientIP), RejectedAt: ev.RejectedAt.UTC()}))
 		if ev.SignerAccountID != "" {
 			b.add(projections.SAdd(signersKey(b.id), ev.SignerAccountID))
@@ -284,7 +283,7 @@ func (b *builder) event(ev contract.Event) error {
 
 // decided takes the contract off the deciding approver's list.
 func (b *builder) decided(approver string) error {
-	if !ValidID(approver) {
+	if !projections.ValidID(approver) {
 		return fmt.Errorf("approver %q not usable as a key", approver)
 	}
 	b.add(projections.ZRem(approvalsKey(approver), b.id))
@@ -296,7 +295,7 @@ func (b *builder) created(ev contract.ContractCreated) error {
 	b.hset("id", b.id, "number", ev.Number, "title", ev.Title, "contract_type", ev.ContractType, "status", string(contract.StatusCreated),
 		"sender_account", s.AccountID, "sender_enterprise", s.EnterpriseID, "sender_name", s.Name, "sender_person", s.PersonName,
 		"sequential", ev.Sequential, "signing_deadline", ts(ev.SigningDeadline), "created_at", ts(ev.CreatedAt),
-		"documents", mustJSON(ev.Documents), "fields", mustJSON(ev.Fields), "values", mustJSON(ev.Values))
+		"documents", projections.MustJSON(ev.Documents), "fields", projections.MustJSON(ev.Fields), "values", projections.MustJSON(ev.Values))
 	if ev.Template != nil {
 		b.hset("template_id", ev.Template.ID, "template_version", ev.Template.Version)
 	}
@@ -314,7 +313,7 @@ func (b *builder) created(ev contract.ContractCreated) error {
 		if n := strings.TrimSpace(p.EnterpriseName); n != "" {
 			names = append(names, n)
 		}
-		b.hset(partyPrefix+p.ID, mustJSON(sp))
+		b.hset(partyPrefix+p.ID, projections.MustJSON(sp))
 	}
 	if len(contacts) > 0 {
 		b.add(projections.SAdd(contactsKey(b.id), contacts...))
@@ -333,28 +332,4 @@ func ts(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v) // strings, numbers, bools, times and layout values only
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-// ValidID reports whether id can be a contract or account ID in a key: 1
-// to 64 letters, digits, '-' or '_' (UUIDs are). Anything else (':', '*',
-// spaces) could address another document.
-func ValidID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -180,7 +180,7 @@ func (r Reader) key(parts ...string) string { return projections.Key(r.DB, Name,
 // or refused for a party; ErrNotAParty for anyone else, ErrNotFound when
 // there is no such contract.
 func (r Reader) Access(ctx context.Context, id string, c Caller) error {
-	if !ValidID(id) {
+	if !projections.ValidID(id) {
 		return ErrNotFound
 	}
 	var names []any
@@ -233,7 +233,7 @@ func (r Reader) Access(ctx context.Context, id string, c Caller) error {
 
 // Contract returns the contract's view, or ErrNotFound.
 func (r Reader) Contract(ctx context.Context, id string) (ContractView, error) {
-	if !ValidID(id) {
+	if !projections.ValidID(id) {
 		return ContractView{}, ErrNotFound
 	}
 	pipe := r.DB.Pipeline()
@@ -379,7 +379,7 @@ func (v *ContractView) setTurn() {
 // approval, the one submitted first first.
 func (r Reader) PendingApprovals(ctx context.Context, accountID string, limit int) ([]ApprovalItem, error) {
 	out := []ApprovalItem{}
-	if limit <= 0 || !ValidID(accountID) {
+	if limit <= 0 || !projections.ValidID(accountID) {
 		return out, nil
 	}
 	fields := []string{"id", "status", "number", "title", "contract_type", "sender_account", "sender_enterprise", "sender_name",

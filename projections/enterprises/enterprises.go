@@ -9,7 +9,6 @@ package enterprises
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -116,7 +115,7 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 		return nil, nil
 	}
 	eid := strings.TrimPrefix(e.Stream, enterprise.Category+"-")
-	if !ValidID(eid) {
+	if !projections.ValidID(eid) {
 		return nil, fmt.Errorf("%s@%d: enterprise ID not usable as a key", e.Stream, e.Version)
 	}
 	ev, err := enterprise.DecodeEnvelope(e)
@@ -188,7 +187,7 @@ func (b *builder) event(ev enterprise.Event) {
 	case enterprise.MaterialsRefused:
 		// Shown with the failures: the registry's "no" is why the case
 		// is still at the materials step.
-		b.add(projections.ZAdd(failuresKey(b.eid), float64(b.version), mustJSON(Failure{At: ev.RefusedAt.UTC(), Step: "registry",
+		b.add(projections.ZAdd(failuresKey(b.eid), float64(b.version), projections.MustJSON(Failure{At: ev.RefusedAt.UTC(), Step: "registry",
 			Reason: ev.Reason, Detail: scrub(ev.Name + " " + ev.USCC), Version: b.version})))
 	case enterprise.CarrierCheckPassed:
 		b.hset(phoneField(ev.Method, "pending"), identity.MaskPhone(ev.Phone), phoneField(ev.Method, "person"), string(ev.Person))
@@ -239,7 +238,7 @@ func (b *builder) event(ev enterprise.Event) {
 	case enterprise.ReverseDepositMismatched:
 		m := Mismatch{At: ev.CheckedAt.UTC(), Reason: ev.Reason, Detail: scrub(ev.Detail), PayerName: scrub(ev.Statement.PayerName),
 			AmountFen: ev.Statement.AmountFen, PaidAt: ev.Statement.PaidAt.UTC(), Version: b.version}
-		b.add(projections.ZAdd(reverseKey(b.eid), float64(b.version), mustJSON(m)))
+		b.add(projections.ZAdd(reverseKey(b.eid), float64(b.version), projections.MustJSON(m)))
 	case enterprise.ReverseDepositMatched:
 		b.hset("reverse_matched_at", ts(ev.MatchedAt))
 	case enterprise.EnterpriseVerified:
@@ -255,11 +254,11 @@ func (b *builder) event(ev enterprise.Event) {
 	case enterprise.MemberRemoved:
 		b.add(projections.HDel(membersKey(b.eid), ev.AccountID), projections.HDel(accountKey(ev.AccountID), b.eid),
 			projections.ZRem(approversKey(b.eid), ev.AccountID))
-		if ValidID(ev.AccountID) {
+		if projections.ValidID(ev.AccountID) {
 			b.add(projections.Del(grantsKey(b.eid, ev.AccountID)))
 		}
 	case enterprise.SealCreated:
-		if !ValidID(ev.SealID) {
+		if !projections.ValidID(ev.SealID) {
 			return
 		}
 		b.add(projections.HSet(sealKey(b.eid, ev.SealID), "id", ev.SealID, "name", ev.Name, "default", ev.Default,
@@ -267,15 +266,15 @@ func (b *builder) event(ev enterprise.Event) {
 			"created_by", ev.CreatedBy, "created_at", ts(ev.CreatedAt)),
 			projections.ZAdd(sealsKey(b.eid), float64(b.version), ev.SealID))
 	case enterprise.SealUseGranted:
-		if ValidID(ev.AccountID) {
+		if projections.ValidID(ev.AccountID) {
 			b.add(projections.SAdd(grantsKey(b.eid, ev.AccountID), ev.SealID))
 		}
 	case enterprise.SealUseRevoked:
-		if ValidID(ev.AccountID) {
+		if projections.ValidID(ev.AccountID) {
 			b.add(projections.SRem(grantsKey(b.eid, ev.AccountID), ev.SealID))
 		}
 	case enterprise.SealDisabled:
-		if ValidID(ev.SealID) {
+		if projections.ValidID(ev.SealID) {
 			b.add(projections.HSet(sealKey(b.eid, ev.SealID), "disabled", true, "disabled_at", ts(ev.DisabledAt)))
 		}
 	case enterprise.ApprovalPolicySet:
@@ -296,7 +295,7 @@ func (b *builder) member(aid string, role enterprise.Role) {
 func (b *builder) failure(ev enterprise.WillingnessCheckFailed) {
 	f := Failure{At: ev.FailedAt.UTC(), Method: string(ev.Method), Step: ev.Step, Reason: ev.Reason,
 		Detail: scrub(ev.Detail), AttemptsLeft: ev.AttemptsLeft, Version: b.version}
-	b.add(projections.ZAdd(failuresKey(b.eid), float64(b.version), mustJSON(f)))
+	b.add(projections.ZAdd(failuresKey(b.eid), float64(b.version), projections.MustJSON(f)))
 	switch {
 	case ev.Step == "code" && ev.AttemptsLeft != nil && *ev.AttemptsLeft == 0:
 		// The code is burnt: a new one must be requested.
@@ -345,27 +344,3 @@ func ts(t time.Time) string {
 
 // day is t's calendar day in Shanghai, the day face-scan limits count in.
 func day(t time.Time) string { return t.In(enterprise.Shanghai).Format(time.DateOnly) }
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v) // strings, numbers and times only
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-// ValidID reports whether id can be an enterprise ID in a key: 1 to 64
-// letters, digits, '-' or '_' (UUIDs are). Anything else (':', '*', spaces)
-// could address another document.
-func ValidID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}

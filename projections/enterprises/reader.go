@@ -241,7 +241,7 @@ func (r Reader) key(parts ...string) string { return projections.Key(r.DB, Name,
 
 // Case returns the verification case, or ErrNotFound.
 func (r Reader) Case(ctx context.Context, eid string) (CaseView, error) {
-	if !ValidID(eid) {
+	if !projections.ValidID(eid) {
 		return CaseView{}, ErrNotFound
 	}
 	pipe := r.DB.Pipeline()
@@ -269,7 +269,7 @@ func (r Reader) Case(ctx context.Context, eid string) (CaseView, error) {
 // Access returns accountID's role in the enterprise: a member's role,
 // RoleCreator for the creator of an unverified case, "" for anyone else.
 func (r Reader) Access(ctx context.Context, eid, accountID string) (string, error) {
-	if !ValidID(eid) || accountID == "" {
+	if !projections.ValidID(eid) || accountID == "" {
 		return "", nil
 	}
 	role, err := r.DB.HGet(ctx, r.key(accountKey(accountID)), eid).Result()
@@ -297,7 +297,7 @@ func (r Reader) EnterprisesOf(ctx context.Context, accountID string) ([]Summary,
 	pipe := r.DB.Pipeline()
 	cmds := make(map[string]*redis.SliceCmd, len(roles))
 	for eid := range roles {
-		if ValidID(eid) {
+		if projections.ValidID(eid) {
 			cmds[eid] = pipe.HMGet(ctx, r.key(caseKey(eid)), fields...)
 		}
 	}
@@ -327,7 +327,7 @@ var roleRank = map[string]int{string(enterprise.MasterAdmin): 0, string(enterpri
 // then members. Callers check existence with Case.
 func (r Reader) Members(ctx context.Context, eid string) ([]MemberView, error) {
 	out := []MemberView{}
-	if !ValidID(eid) {
+	if !projections.ValidID(eid) {
 		return out, nil
 	}
 	m, err := r.DB.HGetAll(ctx, r.key(membersKey(eid))).Result()

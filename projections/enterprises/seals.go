@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"signet/domain/enterprise"
+	"signet/projections"
 )
 
 // SealView is one seal of an enterprise.
@@ -53,7 +54,7 @@ type ApprovalPolicyView struct {
 // an unknown enterprise: callers check access first).
 func (r Reader) Seals(ctx context.Context, eid string) ([]SealView, error) {
 	out := []SealView{}
-	if !ValidID(eid) {
+	if !projections.ValidID(eid) {
 		return out, nil
 	}
 	pipe := r.DB.Pipeline()
@@ -73,7 +74,7 @@ func (r Reader) Seals(ctx context.Context, eid string) ([]SealView, error) {
 	}
 	grants := make([]*redis.StringSliceCmd, 0, len(members))
 	for _, aid := range members {
-		if ValidID(aid) {
+		if projections.ValidID(aid) {
 			grants = append(grants, pipe.SMembers(ctx, r.key(grantsKey(eid, aid))))
 		} else {
 			grants = append(grants, nil)
@@ -109,7 +110,7 @@ func (r Reader) Seals(ctx context.Context, eid string) ([]SealView, error) {
 // for an unknown enterprise: callers check access first).
 func (r Reader) ApprovalPolicy(ctx context.Context, eid string) (ApprovalPolicyView, error) {
 	v := ApprovalPolicyView{Approvers: []string{}}
-	if !ValidID(eid) {
+	if !projections.ValidID(eid) {
 		return v, nil
 	}
 	pipe := r.DB.Pipeline()

@@ -58,7 +58,7 @@ func (r Reader) key(parts ...string) string { return projections.Key(r.DB, Name,
 
 // Template returns the template, or ErrNotFound.
 func (r Reader) Template(ctx context.Context, id string) (TemplateView, error) {
-	if !ValidID(id) {
+	if !projections.ValidID(id) {
 		return TemplateView{}, ErrNotFound
 	}
 	h, err := r.DB.HGetAll(ctx, r.key(templateKey(id))).Result()
@@ -145,7 +145,7 @@ func (r Reader) List(ctx context.Context, owners []string, limit int) ([]Summary
 	var cmds []*redis.ZSliceCmd
 	for _, o := range owners {
 		kind, id, _ := strings.Cut(o, ":")
-		if (kind != "enterprise" && kind != "account") || !ValidID(id) {
+		if (kind != "enterprise" && kind != "account") || !projections.ValidID(id) {
 			continue
 		}
 		cmds = append(cmds, pipe.ZRevRangeWithScores(ctx, r.key(ownerKey(o)), 0, int64(limit)-1))

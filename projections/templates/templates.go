@@ -12,7 +12,6 @@ package templates
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -72,7 +71,7 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 		return nil, nil
 	}
 	id := strings.TrimPrefix(e.Stream, category+"-")
-	if !ValidID(id) {
+	if !projections.ValidID(id) {
 		return nil, fmt.Errorf("%s@%d: template ID not usable as a key", e.Stream, e.Version)
 	}
 	decoded, err := template.DecodeEnvelope(e)
@@ -91,7 +90,7 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 		if ev.Owner.EnterpriseID != "" {
 			owner = OwnerOfEnterprise(ev.Owner.EnterpriseID)
 		}
-		if !ValidID(ev.Owner.AccountID) || ev.Owner.EnterpriseID != "" && !ValidID(ev.Owner.EnterpriseID) {
+		if !projections.ValidID(ev.Owner.AccountID) || ev.Owner.EnterpriseID != "" && !projections.ValidID(ev.Owner.EnterpriseID) {
 			return nil, fmt.Errorf("%s@%d: owner %+v not usable as a key", e.Stream, e.Version, ev.Owner)
 		}
 		set(ev.CreatedAt, "id", id, "name", ev.Name, "contract_type", ev.ContractType, "sequential", ev.Sequential,
@@ -101,17 +100,17 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 	case template.TemplateDetailsChanged:
 		set(ev.ChangedAt, "name", ev.Name, "contract_type", ev.ContractType, "sequential", ev.Sequential)
 	case template.TemplateDocumentAdded:
-		set(ev.AddedAt, docPrefix+ev.Document.ID, mustJSON(storedDoc{ev.Document, e.Version}))
+		set(ev.AddedAt, docPrefix+ev.Document.ID, projections.MustJSON(storedDoc{ev.Document, e.Version}))
 	case template.TemplateDocumentRemoved:
 		ops = append(ops, projections.HDel(k, append(prefixed(fieldPrefix, ev.FieldIDs), docPrefix+ev.DocumentID)...))
 		set(ev.RemovedAt)
 	case template.TemplateRoleAdded:
-		set(ev.AddedAt, rolePrefix+ev.Role.ID, mustJSON(storedRole{ev.Role, e.Version}))
+		set(ev.AddedAt, rolePrefix+ev.Role.ID, projections.MustJSON(storedRole{ev.Role, e.Version}))
 	case template.TemplateRoleRemoved:
 		ops = append(ops, projections.HDel(k, append(prefixed(fieldPrefix, ev.FieldIDs), rolePrefix+ev.RoleID)...))
 		set(ev.RemovedAt)
 	case template.TemplateFieldPlaced:
-		set(ev.PlacedAt, fieldPrefix+ev.Field.ID, mustJSON(storedField{ev.Field, e.Version}))
+		set(ev.PlacedAt, fieldPrefix+ev.Field.ID, projections.MustJSON(storedField{ev.Field, e.Version}))
 	case template.TemplateFieldRemoved:
 		ops = append(ops, projections.HDel(k, fieldPrefix+ev.FieldID))
 		set(ev.RemovedAt)
@@ -135,27 +134,3 @@ func prefixed(prefix string, ids []string) []string {
 
 // ts is how times are stored: RFC 3339 in UTC.
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v) // strings, numbers and bools only
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-// ValidID reports whether id can be a template, enterprise or account ID
-// in a key: 1 to 64 letters, digits, '-' or '_' (UUIDs are). Anything else
-// (':', '*', spaces) could address another document.
-func ValidID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
