@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -118,10 +119,14 @@ func (c *contracts) loadEnterprise(ctx context.Context, id string) (*enterprise.
 }
 
 // retry runs f again after a concurrent change, a bounded number of times.
+// Many senders of one enterprise race for its stream when they spend quota,
+// so the retries are more and spread out by a growing, jittered pause.
 func retry[R any](f func() (R, error)) (R, error) {
+	const attempts = 10
 	for attempt := 1; ; attempt++ {
 		r, err := f()
-		if attempt < decideAttempts+2 && errors.Is(err, event.ErrConcurrency) {
+		if attempt < attempts && errors.Is(err, event.ErrConcurrency) {
+			time.Sleep(time.Duration(attempt) * time.Duration(1+mrand.IntN(4)) * time.Millisecond)
 			continue
 		}
 		return r, err
@@ -183,7 +188,11 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 		return SendContractResult{}, err
 	}
 	// Quota first: with none left nothing is read, stored or written.
-	if (ent != nil && ent.QuotaLeft() <= 0) || (ent == nil && acct.QuotaLeft() <= 0) {
+	used, _, err := QuotaUsed(ctx, c.events, quotaStream(quotaOf(sender)))
+	if err != nil {
+		return SendContractResult{}, err
+	}
+	if (ent != nil && ent.QuotaLeft(used) <= 0) || (ent == nil && acct.QuotaLeft(used) <= 0) {
 		return SendContractResult{}, errQuotaExhausted
 	}
 	var uploads [][]byte
@@ -371,31 +380,50 @@ func (c *contracts) adHoc(cmd SendContract, spec *contract.Spec, pending *[][]by
 	return nil
 }
 
-// useQuota spends one contract of the sender's quota; it is idempotent
-// per contract, so a retried send never spends twice.
+func quotaStream(q contract.Quota) string {
+	if q.Kind == "enterprise" {
+		return enterprise.QuotaStream(q.ID)
+	}
+	return account.QuotaStream(q.ID)
+}
+
+// useQuota spends one contract of the sender's quota on its ledger. The
+// enterprise (or account) is read for its grants and rules, the ledger for
+// its count; a concurrent spend makes the append fail and the spend is
+// decided again.
 func (c *contracts) useQuota(ctx context.Context, a Actor, s contract.Sender, contractID string, now time.Time) error {
 	meta := a.meta(now, s.EnterpriseID)
-	_, err := retry(func() (uint64, error) {
-		if s.EnterpriseID != "" {
-			ent, err := c.loadEnterprise(ctx, s.EnterpriseID)
-			if err != nil {
-				return 0, err
-			}
-			evs, err := ent.UseQuota(a.AccountID, contractID, now)
-			if err != nil {
-				return 0, err
-			}
-			return appendTo(ctx, c, enterprise.StreamOf(s.EnterpriseID), event.Exactly(ent.Version()), enterprise.NewEvent, evs, meta)
-		}
-		acct, err := c.loadAccount(ctx, s.AccountID)
+	stream := quotaStream(quotaOf(s))
+	var (
+		ent  *enterprise.Enterprise
+		acct *account.Account
+		err  error
+	)
+	if s.EnterpriseID != "" {
+		ent, err = c.loadEnterprise(ctx, s.EnterpriseID)
+	} else {
+		acct, err = c.loadAccount(ctx, s.AccountID)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = retry(func() (uint64, error) {
+		used, version, err := QuotaUsed(ctx, c.events, stream)
 		if err != nil {
 			return 0, err
 		}
-		evs, err := acct.UseQuota(contractID, now)
+		if ent != nil {
+			evs, err := ent.UseQuota(a.AccountID, contractID, used, now)
+			if err != nil {
+				return 0, err
+			}
+			return appendTo(ctx, c, stream, after(version), enterprise.NewEvent, evs, meta)
+		}
+		evs, err := acct.UseQuota(contractID, used, now)
 		if err != nil {
 			return 0, err
 		}
-		return appendTo(ctx, c, account.StreamOf(s.AccountID), event.Exactly(acct.Version()), account.NewEvent, evs, meta)
+		return appendTo(ctx, c, stream, after(version), account.NewEvent, evs, meta)
 	})
 	return err
 }

@@ -40,7 +40,7 @@ func TestGrantEnterpriseQuota(t *testing.T) {
 	if env.Meta.Actor != "cli:ops" || env.Meta.Enterprise != id || env.Meta.CorrelationID == "" {
 		t.Fatalf("metadata %+v", env.Meta)
 	}
-	if left := load(t, w, id).QuotaLeft(); left != enterprise.EnterpriseQuota+500 {
+	if left := load(t, w, id).QuotaLeft(0); left != enterprise.EnterpriseQuota+500 {
 		t.Fatalf("quota left %d", left)
 	}
 
@@ -125,7 +125,7 @@ func TestConcurrentQuotaGrantsAllCount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if left := load(t, w, id).QuotaLeft(); left != enterprise.EnterpriseQuota+1+2+3+4 {
+	if left := load(t, w, id).QuotaLeft(0); left != enterprise.EnterpriseQuota+1+2+3+4 {
 		t.Fatalf("quota left %d", left)
 	}
 }

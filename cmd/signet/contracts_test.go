@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"signet/commands"
 	"signet/domain/contract"
+	"signet/domain/enterprise"
 	"signet/domain/event"
 	"signet/infra/clock"
 	"signet/infra/pdfdoc"
@@ -447,8 +449,31 @@ func TestSendingSpendsQuotaAndRefusesWithoutIt(t *testing.T) {
 	if e.head() != head {
 		t.Fatal("a refused send wrote events")
 	}
-	for i := 0; i < 10; i++ {
-		boss.send(sendBody(tpl, ent, fmt.Sprintf("135123452%02d", i), "林某某", boss.login, deadline))
+	// 14 sends at once for 10 contracts of quota: exactly 10 go out.
+	var wg sync.WaitGroup
+	statuses := make([]int, 14)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.c.do(http.MethodPost, "/api/v1/contracts", sendBody(tpl, ent, fmt.Sprintf("135123452%02d", i), "林某某", boss.login, deadline),
+				"Authorization", "Bearer "+boss.token)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if r.Status != http.StatusCreated && r.errorCode() != "quota_exhausted" {
+				t.Errorf("send %d: %d %s", i, r.Status, r.Body)
+			}
+			statuses[i] = r.Status
+		}()
+	}
+	wg.Wait()
+	if n := strings.Count(fmt.Sprint(statuses), "201"); n != 10 {
+		t.Fatalf("%d contracts sent on a quota of 10: %v", n, statuses)
+	}
+	if used, _, err := commands.QuotaUsed(context.Background(), e.app.store, enterprise.QuotaStream(ent)); err != nil || used != 10 {
+		t.Fatalf("the quota ledger counts %d (%v)", used, err)
 	}
 	head = e.head()
 	boss.refused(http.MethodPost, "/api/v1/contracts", sendBody(tpl, ent, "13512345299", "林某某", boss.login, deadline), http.StatusUnprocessableEntity, "quota_exhausted")

@@ -108,7 +108,11 @@ func runQuota(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	used, _, err := commands.QuotaUsed(ctx, store, enterprise.QuotaStream(q.enterpriseID))
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "enterprise %s was granted %d contracts (event at position %d); %d of %d left\n",
-		q.enterpriseID, q.amount, res.Position, e.QuotaLeft(), e.Quota())
+		q.enterpriseID, q.amount, res.Position, e.QuotaLeft(used), e.Quota())
 	return nil
 }

@@ -17,6 +17,13 @@ const Category = "account"
 // StreamOf names an account's stream.
 func StreamOf(accountID string) string { return event.StreamName(Category, accountID) }
 
+// QuotaCategory is the category of the accounts' quota ledgers.
+const QuotaCategory = "personalquota"
+
+// QuotaStream names an account's quota ledger: its PersonalQuotaUsed
+// events, kept apart so that the account's own stream stays short.
+func QuotaStream(accountID string) string { return event.StreamName(QuotaCategory, accountID) }
+
 // Status of an account.
 type Status string
 
@@ -49,7 +56,6 @@ type Account struct {
 	verified *PersonVerified
 	roles    map[string]bool
 
-	used       map[string]bool // contract IDs that used a free contract
 	signatures []SignatureImageAdded
 }
 
@@ -91,7 +97,6 @@ func (a *Account) Apply(e Event) error {
 		a.idCards = map[Side]PersonalIDCardUploaded{}
 		a.faces = map[string]*faceSession{}
 		a.roles = map[string]bool{}
-		a.used = map[string]bool{}
 	case ContractQuotaGranted:
 		a.quota += e.Amount
 	case PersonalIDCardUploaded:
@@ -120,8 +125,6 @@ func (a *Account) Apply(e Event) error {
 		a.roles[e.Role] = true
 	case PlatformRoleRevoked:
 		delete(a.roles, e.Role)
-	case PersonalQuotaUsed:
-		a.used[e.ContractID] = true
 	case SignatureImageAdded:
 		a.signatures = append(a.signatures, e)
 	default:
@@ -218,11 +221,9 @@ func (a *Account) RegisteredAt() time.Time       { return a.registeredAt }
 // Quota is the number of free personal contracts granted so far.
 func (a *Account) Quota() int { return a.quota }
 
-// QuotaUsed is the number of free personal contracts used so far.
-func (a *Account) QuotaUsed() int { return len(a.used) }
-
-// QuotaLeft is the number of free personal contracts still to use.
-func (a *Account) QuotaLeft() int { return max(0, a.quota-len(a.used)) }
+// QuotaLeft is the number of free personal contracts still to use when the
+// quota ledger counts used.
+func (a *Account) QuotaLeft(used int) int { return max(0, a.quota-used) }
 
 // Verified reports whether the holder's real name is verified.
 func (a *Account) Verified() bool { return a.verified != nil }

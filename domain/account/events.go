@@ -180,10 +180,12 @@ type PlatformRoleRevoked struct {
 }
 
 // PersonalQuotaUsed: sending a contract used one of the account's free
-// personal contracts.
+// personal contracts. It is kept on its own ledger, "personalquota-<id>";
+// Used counts the contracts used so far, this one included.
 type PersonalQuotaUsed struct {
 	ContractID string    `json:"contract_id"`
 	UsedAt     time.Time `json:"used_at"`
+	Used       int       `json:"used"`
 }
 
 // SignatureImageAdded: the holder uploaded an image of their handwritten

@@ -85,13 +85,18 @@ func runDecisions(t *testing.T, cases []decision) {
 			if tc.err != "error" && !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("events\n got %#v\nwant %#v", got, tc.want)
 			}
+			applied := 0
 			for _, e := range got {
+				if _, ledger := e.(PersonalQuotaUsed); ledger {
+					continue // appended to the quota ledger, not to the account
+				}
 				if err := a.Apply(e); err != nil {
 					t.Fatal(err)
 				}
+				applied++
 			}
-			if a.Version() != uint64(len(tc.given)+len(got)) {
-				t.Fatalf("version %d after %d+%d events", a.Version(), len(tc.given), len(got))
+			if a.Version() != uint64(len(tc.given)+applied) {
+				t.Fatalf("version %d after %d+%d events", a.Version(), len(tc.given), applied)
 			}
 			if tc.check != nil {
 				tc.check(t, a)

@@ -23,9 +23,9 @@ var ErrNotVerified = fault.New(fault.Rule, "person_not_verified",
 	"Verify your real name first (认证为个人): contracts are sent and signed under a verified name.")
 
 // UseQuota uses one of the account's free personal contracts for a
-// contract it sends under its verified name. Once per contract: using it
-// again decides nothing.
-func (a *Account) UseQuota(contractID string, now time.Time) ([]Event, error) {
+// contract it sends under its verified name; used is what the quota ledger
+// has counted so far. The event goes to the ledger.
+func (a *Account) UseQuota(contractID string, used int, now time.Time) ([]Event, error) {
 	if !a.Registered() {
 		return nil, ErrNotRegistered
 	}
@@ -35,14 +35,11 @@ func (a *Account) UseQuota(contractID string, now time.Time) ([]Event, error) {
 	if contractID == "" {
 		return nil, errors.New("use quota: no contract ID")
 	}
-	if a.used[contractID] {
-		return nil, nil
-	}
-	if a.QuotaLeft() <= 0 {
+	if a.QuotaLeft(used) <= 0 {
 		return nil, fault.New(fault.Rule, "quota_exhausted",
-			fmt.Sprintf("Your free personal contracts are used up: %d granted, %d used.", a.quota, len(a.used)))
+			fmt.Sprintf("Your personal contracts are used up: %d granted, %d used; nothing was sent.", a.quota, used))
 	}
-	return []Event{PersonalQuotaUsed{ContractID: contractID, UsedAt: timestamp(now)}}, nil
+	return []Event{PersonalQuotaUsed{ContractID: contractID, UsedAt: timestamp(now), Used: used + 1}}, nil
 }
 
 // SignatureImage is a stored image of the holder's handwritten signature.

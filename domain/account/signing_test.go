@@ -14,33 +14,31 @@ var (
 )
 
 func TestUseQuota(t *testing.T) {
-	use := func(cid string) func(*Account) ([]Event, error) {
-		return func(a *Account) ([]Event, error) { return a.UseQuota(cid, t0) }
+	use := func(cid string, used int) func(*Account) ([]Event, error) {
+		return func(a *Account) ([]Event, error) { return a.UseQuota(cid, used, t0) }
 	}
-	var spent []Event
-	for i := range RegistrationQuota + PersonalVerificationQuota {
-		spent = append(spent, PersonalQuotaUsed{ContractID: "c" + string(rune('a'+i)), UsedAt: at})
-	}
+	full := RegistrationQuota + PersonalVerificationQuota
 	runDecisions(t, []decision{
-		{name: "a verified person uses one", given: given(verifiedByPhone, verifiedQuota), decide: use("c1"),
-			outcome: outcome{want: []Event{PersonalQuotaUsed{ContractID: "c1", UsedAt: at}}},
+		{name: "a verified person uses the first", given: given(verifiedByPhone, verifiedQuota), decide: use("c1", 0),
+			outcome: outcome{want: []Event{PersonalQuotaUsed{ContractID: "c1", UsedAt: at, Used: 1}}},
 			check: func(t *testing.T, a *Account) {
-				if a.QuotaUsed() != 1 || a.QuotaLeft() != 9 || a.Quota() != 10 {
-					t.Fatalf("used %d left %d of %d", a.QuotaUsed(), a.QuotaLeft(), a.Quota())
+				if a.QuotaLeft(1) != 9 || a.Quota() != 10 {
+					t.Fatalf("left %d of %d", a.QuotaLeft(1), a.Quota())
 				}
 			}},
-		{name: "once per contract", given: given(verifiedByPhone, verifiedQuota, PersonalQuotaUsed{ContractID: "c1"}), decide: use("c1")},
-		{name: "used up", given: given(append([]Event{verifiedByPhone, verifiedQuota}, spent...)...), decide: use("c99"),
+		{name: "the ledger's count goes on", given: given(verifiedByPhone, verifiedQuota), decide: use("c5", 4),
+			outcome: outcome{want: []Event{PersonalQuotaUsed{ContractID: "c5", UsedAt: at, Used: 5}}}},
+		{name: "used up", given: given(verifiedByPhone, verifiedQuota), decide: use("c99", full),
 			outcome: outcome{err: "quota_exhausted", kind: fault.Rule},
 			check: func(t *testing.T, a *Account) {
-				_, err := a.UseQuota("c99", t0)
+				_, err := a.UseQuota("c99", full, t0)
 				if f, _ := fault.As(err); !strings.Contains(f.Message, "10 granted, 10 used") {
 					t.Fatalf("message %q", f.Message)
 				}
 			}},
-		{name: "not verified", given: given(), decide: use("c1"), outcome: outcome{err: "person_not_verified", kind: fault.Rule}},
-		{name: "not registered", decide: use("c1"), outcome: outcome{err: "account_not_found", kind: fault.NotFound}},
-		{name: "no contract ID", given: given(verifiedByPhone), decide: use(""), outcome: outcome{err: "error"}},
+		{name: "not verified", given: given(), decide: use("c1", 0), outcome: outcome{err: "person_not_verified", kind: fault.Rule}},
+		{name: "not registered", decide: use("c1", 0), outcome: outcome{err: "account_not_found", kind: fault.NotFound}},
+		{name: "no contract ID", given: given(verifiedByPhone), decide: use("", 0), outcome: outcome{err: "error"}},
 	})
 }
 
@@ -79,7 +77,7 @@ func TestAddSignatureImage(t *testing.T) {
 }
 
 func TestSigningEventsRoundTrip(t *testing.T) {
-	for _, ev := range []Event{PersonalQuotaUsed{ContractID: "c1", UsedAt: at}, SignatureImageAdded{SignatureID: "g1", File: sigPNG, AddedAt: at}} {
+	for _, ev := range []Event{PersonalQuotaUsed{ContractID: "c1", UsedAt: at, Used: 1}, SignatureImageAdded{SignatureID: "g1", File: sigPNG, AddedAt: at}} {
 		typ, schema, data, err := Encode(ev)
 		if err != nil {
 			t.Fatal(err)

@@ -171,7 +171,6 @@ type Enterprise struct {
 
 	verified *EnterpriseVerified
 	quota    int
-	used     map[string]bool // contract IDs that used a free contract
 
 	seals     map[string]*seal // by seal ID
 	sealOrder []string         // seal IDs in creation order
@@ -204,7 +203,6 @@ func (e *Enterprise) Apply(ev Event) error {
 		e.invitations = map[string]invitation{}
 		e.removed = map[string]time.Time{}
 		e.judged = map[string]bool{}
-		e.used = map[string]bool{}
 		e.seals = map[string]*seal{}
 		e.version++
 		return nil
@@ -332,8 +330,6 @@ func (e *Enterprise) Apply(ev Event) error {
 	case ApprovalPolicySet:
 		ev.Approvers = append([]string(nil), ev.Approvers...)
 		e.approval = ev
-	case ContractQuotaUsed:
-		e.used[ev.ContractID] = true
 	default:
 		return fmt.Errorf("%w: %s is not an enterprise event", event.ErrInvalid, ev.EventType())
 	}
@@ -387,11 +383,9 @@ func (e *Enterprise) License() *LicenseUploaded         { return e.license }
 func (e *Enterprise) Method() Method                    { return e.method }
 func (e *Enterprise) Quota() int                        { return e.quota }
 
-// QuotaUsed is the number of free contracts used so far.
-func (e *Enterprise) QuotaUsed() int { return len(e.used) }
-
-// QuotaLeft is the number of free contracts still to use.
-func (e *Enterprise) QuotaLeft() int { return max(0, e.quota-len(e.used)) }
+// QuotaLeft is the number of free contracts still to use when the quota
+// ledger counts used.
+func (e *Enterprise) QuotaLeft(used int) int { return max(0, e.quota-used) }
 
 // Refusals counts the registry's refusals of submitted materials.
 func (e *Enterprise) Refusals() int { return e.refusals }

@@ -419,11 +419,15 @@ type ApprovalPolicySet struct {
 }
 
 // ContractQuotaUsed: sending a contract used one of the enterprise's free
-// contracts.
+// contracts. It is kept on its own ledger, "enterprisequota-<id>", so that
+// the enterprise's stream does not grow with every contract; Used counts
+// the contracts used so far, this one included, so that the ledger's last
+// event is all a decision needs.
 type ContractQuotaUsed struct {
 	ContractID string    `json:"contract_id"`
 	UsedBy     string    `json:"used_by"`
 	UsedAt     time.Time `json:"used_at"`
+	Used       int       `json:"used"`
 }
 
 // USCCReserved opens "uscc-<hash>": the code belongs to this enterprise.

@@ -1,7 +1,6 @@
 package enterprise
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,25 +14,22 @@ func TestGrantQuota(t *testing.T) {
 	grant := func(amount int, reason string) decision {
 		return func(e *Enterprise) ([]Event, error) { return e.GrantQuota(amount, reason, later) }
 	}
-	left := func(n int) func(*testing.T, *Enterprise) {
+	leftAfter := func(used, n int) func(*testing.T, *Enterprise) {
 		return func(t *testing.T, e *Enterprise) {
 			t.Helper()
-			if e.QuotaLeft() != n {
-				t.Fatalf("quota left %d, want %d", e.QuotaLeft(), n)
+			if e.QuotaLeft(used) != n {
+				t.Fatalf("quota left with %d used: %d, want %d", used, e.QuotaLeft(used), n)
 			}
 		}
 	}
-	used := make([]Event, EnterpriseQuota)
-	for i := range used {
-		used[i] = ContractQuotaUsed{ContractID: fmt.Sprintf("contract-%d", i), UsedBy: creator, UsedAt: t0}
-	}
+	left := func(n int) func(*testing.T, *Enterprise) { return leftAfter(0, n) }
 	runSealCases(t, []sealCase{
 		{name: "adds to the free contracts of verification", given: team(), do: grant(100, "  order 2026-118  "),
 			want:  []Event{ContractQuotaGranted{Kind: "enterprise", Amount: 100, Reason: "order 2026-118", GrantedAt: at}},
 			check: left(EnterpriseQuota + 100)},
-		{name: "gives contracts back to an enterprise that used them all", given: team(used...), do: grant(1, "补偿"),
+		{name: "gives contracts back to an enterprise that used them all", given: team(), do: grant(1, "补偿"),
 			want:  []Event{ContractQuotaGranted{Kind: "enterprise", Amount: 1, Reason: "补偿", GrantedAt: at}},
-			check: left(1)},
+			check: leftAfter(EnterpriseQuota, 1)},
 		{name: "waits for an enterprise that is not verified yet", given: []Event{created()}, do: grant(MaxQuotaGrant, "pilot"),
 			want:  []Event{ContractQuotaGranted{Kind: "enterprise", Amount: MaxQuotaGrant, Reason: "pilot", GrantedAt: at}},
 			check: left(MaxQuotaGrant)},

@@ -328,8 +328,10 @@ func (e *Enterprise) admins() []string {
 }
 
 // UseQuota uses one of the enterprise's free contracts for a contract a
-// member sends. Once per contract: using it again decides nothing.
-func (e *Enterprise) UseQuota(actor, contractID string, now time.Time) ([]Event, error) {
+// member sends; used is what the quota ledger has counted so far (its last
+// ContractQuotaUsed's Used, 0 for an empty ledger). The event goes to the
+// ledger, appended at the version that count was read at.
+func (e *Enterprise) UseQuota(actor, contractID string, used int, now time.Time) ([]Event, error) {
 	if !e.Exists() {
 		return nil, ErrNotFound
 	}
@@ -342,13 +344,10 @@ func (e *Enterprise) UseQuota(actor, contractID string, now time.Time) ([]Event,
 	if contractID == "" {
 		return nil, errors.New("use quota: no contract ID")
 	}
-	if e.used[contractID] {
-		return nil, nil
+	if e.QuotaLeft(used) <= 0 {
+		return nil, rule("quota_exhausted", "The enterprise's contracts are used up: %d granted, %d used; nothing was sent.", e.quota, used)
 	}
-	if e.QuotaLeft() <= 0 {
-		return nil, rule("quota_exhausted", "The enterprise's free contracts are used up: %d granted, %d used.", e.quota, len(e.used))
-	}
-	return []Event{ContractQuotaUsed{ContractID: contractID, UsedBy: actor, UsedAt: timestamp(now)}}, nil
+	return []Event{ContractQuotaUsed{ContractID: contractID, UsedBy: actor, UsedAt: timestamp(now), Used: used + 1}}, nil
 }
 
 func without(list []string, s string) []string {

@@ -61,6 +61,9 @@ func runSealCases(t *testing.T, cases []sealCase) {
 				t.Fatalf("events\n got %#v\nwant %#v", got, tc.want)
 			}
 			for _, ev := range got {
+				if _, ledger := ev.(ContractQuotaUsed); ledger {
+					continue // appended to the quota ledger, not to the enterprise
+				}
 				if err := e.Apply(ev); err != nil {
 					t.Fatalf("apply %s: %v", ev.EventType(), err)
 				}
@@ -253,35 +256,34 @@ func TestApprovalPolicy(t *testing.T) {
 
 func TestUseQuota(t *testing.T) {
 	later := t0.Add(time.Hour)
-	use := func(actor, cid string) decision {
-		return func(e *Enterprise) ([]Event, error) { return e.UseQuota(actor, cid, later) }
-	}
-	var spent []Event
-	for i := range EnterpriseQuota {
-		spent = append(spent, ContractQuotaUsed{ContractID: "c" + string(rune('a'+i)), UsedBy: "m1"})
+	use := func(actor, cid string, used int) decision {
+		return func(e *Enterprise) ([]Event, error) { return e.UseQuota(actor, cid, used, later) }
 	}
 	runSealCases(t, []sealCase{
-		{name: "a member uses one", given: team(), do: use("m1", "c1"),
-			want: []Event{ContractQuotaUsed{ContractID: "c1", UsedBy: "m1", UsedAt: later}},
+		{name: "a member uses the first", given: team(), do: use("m1", "c1", 0),
+			want: []Event{ContractQuotaUsed{ContractID: "c1", UsedBy: "m1", UsedAt: later, Used: 1}},
 			check: func(t *testing.T, e *Enterprise) {
-				if e.QuotaLeft() != EnterpriseQuota-1 || e.QuotaUsed() != 1 || e.Quota() != EnterpriseQuota {
-					t.Fatalf("left %d used %d", e.QuotaLeft(), e.QuotaUsed())
+				if e.QuotaLeft(1) != EnterpriseQuota-1 || e.Quota() != EnterpriseQuota {
+					t.Fatalf("left %d of %d", e.QuotaLeft(1), e.Quota())
 				}
 			}},
-		{name: "once per contract", given: team(ContractQuotaUsed{ContractID: "c1", UsedBy: "m1"}), do: use("a1", "c1")},
-		{name: "used up", given: team(spent...), do: use("m1", "c99"), errCode: "quota_exhausted", kind: fault.Rule,
+		{name: "the ledger's count goes on", given: team(), do: use("m1", "c7", 6),
+			want: []Event{ContractQuotaUsed{ContractID: "c7", UsedBy: "m1", UsedAt: later, Used: 7}}},
+		{name: "the last one", given: team(), do: use("m1", "c10", EnterpriseQuota-1),
+			want: []Event{ContractQuotaUsed{ContractID: "c10", UsedBy: "m1", UsedAt: later, Used: EnterpriseQuota}}},
+		{name: "used up", given: team(), do: use("m1", "c99", EnterpriseQuota), errCode: "quota_exhausted", kind: fault.Rule,
 			check: func(t *testing.T, e *Enterprise) {
-				_, err := e.UseQuota("m1", "c99", later)
+				_, err := e.UseQuota("m1", "c99", EnterpriseQuota, later)
 				if f, _ := fault.As(err); !strings.Contains(f.Message, "10 granted, 10 used") {
 					t.Fatalf("message %q", f.Message)
 				}
 			}},
-		{name: "a used-up quota still answers for a contract that used it", given: team(spent...), do: use("m1", "ca")},
-		{name: "an outsider uses nothing", given: team(), do: use("x", "c1"), errCode: "not_enterprise_member", kind: fault.Forbidden},
+		{name: "a ledger beyond the grants", given: team(), do: use("m1", "c99", EnterpriseQuota+3), errCode: "quota_exhausted", kind: fault.Rule},
+		{name: "an outsider uses nothing", given: team(), do: use("x", "c1", 0), errCode: "not_enterprise_member", kind: fault.Forbidden},
 		{name: "not before verification", given: cat(ready(LegalRep, MethodLegalRepPhone), []Event{MemberJoined{AccountID: creator, Role: MasterAdmin}}),
-			do: use(creator, "c1"), errCode: "enterprise_not_verified", kind: fault.Rule},
-		{name: "no contract ID", given: team(), do: use("m1", ""), errCode: "error"},
-		{name: "no enterprise", do: use("m1", "c1"), errCode: "enterprise_not_found", kind: fault.NotFound},
+			do: use(creator, "c1", 0), errCode: "enterprise_not_verified", kind: fault.Rule},
+		{name: "no contract ID", given: team(), do: use("m1", "", 0), errCode: "error"},
+		{name: "no enterprise", do: use("m1", "c1", 0), errCode: "enterprise_not_found", kind: fault.NotFound},
 	})
 }
 
@@ -289,7 +291,7 @@ func TestSealEventsRoundTrip(t *testing.T) {
 	evs := []Event{defSeal, contract, SealUseGranted{SealID: "s1", AccountID: "m1", GrantedBy: "a1", GrantedAt: t0},
 		SealUseRevoked{SealID: "s1", AccountID: "m1", RevokedBy: "a1", RevokedAt: t0}, SealDisabled{SealID: "s1", DisabledBy: "a1", DisabledAt: t0},
 		ApprovalPolicySet{Required: true, Approvers: []string{"m1"}, SetBy: "a1", SetAt: t0},
-		ContractQuotaUsed{ContractID: "c1", UsedBy: "m1", UsedAt: t0}}
+		ContractQuotaUsed{ContractID: "c1", UsedBy: "m1", UsedAt: t0, Used: 1}}
 	for _, ev := range evs {
 		typ, schema, data, err := Encode(ev)
 		if err != nil {
@@ -304,7 +306,8 @@ func TestSealEventsRoundTrip(t *testing.T) {
 		}
 	}
 	// A grant or a disabling of a seal that does not exist is a broken stream.
-	for _, ev := range []Event{SealUseGranted{SealID: "zz"}, SealDisabled{SealID: "zz"}, defSeal} {
+	// So is quota spending there: it belongs on the quota ledger.
+	for _, ev := range []Event{SealUseGranted{SealID: "zz"}, SealDisabled{SealID: "zz"}, defSeal, ContractQuotaUsed{ContractID: "c1", Used: 1}} {
 		if err := given(t, team()...).Apply(ev); err == nil {
 			t.Errorf("%T of an unknown or existing seal applied", ev)
 		}

@@ -80,3 +80,10 @@ func (r *Reservation) Reclaim(uscc, enterpriseID string, holderVerified bool, no
 	}
 	return []Event{USCCReservationReclaimed{USCC: uscc, PreviousEnterpriseID: r.holder, EnterpriseID: enterpriseID, ReclaimedAt: timestamp(now)}}, nil
 }
+
+// QuotaCategory is the category of the enterprises' quota ledgers.
+const QuotaCategory = "enterprisequota"
+
+// QuotaStream names an enterprise's quota ledger: its ContractQuotaUsed
+// events, kept apart so that the enterprise's own stream stays short.
+func QuotaStream(enterpriseID string) string { return event.StreamName(QuotaCategory, enterpriseID) }

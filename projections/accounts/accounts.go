@@ -132,7 +132,11 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 	if !handled[e.Type] {
 		return nil, nil
 	}
-	id, ok := strings.CutPrefix(e.Stream, account.Category+"-")
+	category := account.Category
+	if e.Type == account.TypePersonalQuotaUsed {
+		category = account.QuotaCategory // the account's quota ledger
+	}
+	id, ok := strings.CutPrefix(e.Stream, category+"-")
 	if !ok || id == "" {
 		return nil, fmt.Errorf("%s@%d: %s outside an account stream", e.Stream, e.Version, e.Type)
 	}
@@ -189,7 +193,8 @@ func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op,
 	case account.PlatformRoleRevoked:
 		return []projections.Op{projections.SRem(key+":roles", ev.Role)}, nil
 	case account.PersonalQuotaUsed:
-		return []projections.Op{projections.HIncrBy(key, fQuotaUsed, 1)}, nil
+		// The ledger's running count: setting it is idempotent.
+		return []projections.Op{projections.HSet(key, fQuotaUsed, int64(ev.Used))}, nil
 	case account.SignatureImageAdded:
 		doc, err := json.Marshal(SignatureImage{ID: ev.SignatureID, SHA256: ev.File.SHA256, Size: ev.File.Size, MediaType: ev.File.MediaType,
 			AddedAt: ev.AddedAt.UTC()})

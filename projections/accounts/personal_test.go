@@ -44,6 +44,12 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) append(id string, es ...account.Event) {
 	w.t.Helper()
+	w.appendTo(account.StreamOf(id), id, es...)
+}
+
+// appendTo appends to any stream (the quota ledger).
+func (w *world) appendTo(stream, id string, es ...account.Event) {
+	w.t.Helper()
 	var news []event.New
 	for _, e := range es {
 		w.n++
@@ -53,7 +59,7 @@ func (w *world) append(id string, es ...account.Event) {
 		}
 		news = append(news, n)
 	}
-	if _, err := w.store.Append(context.Background(), account.StreamOf(id), event.Any, news...); err != nil {
+	if _, err := w.store.Append(context.Background(), stream, event.Any, news...); err != nil {
 		w.t.Fatal(err)
 	}
 }

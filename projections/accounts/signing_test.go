@@ -18,11 +18,13 @@ func TestQuotaUsedAndSignatureImages(t *testing.T) {
 	png := account.File{SHA256: "aa", Size: 10, MediaType: "image/png"}
 	jpg := account.File{SHA256: "bb", Size: 20, MediaType: "image/jpeg"}
 	w.append("a1", append(reg("a1", account.Phone, "13800138000"),
-		account.PersonalQuotaUsed{ContractID: "c1", UsedAt: t1},
 		account.SignatureImageAdded{SignatureID: "g1", File: png, AddedAt: t1},
-		account.PersonalQuotaUsed{ContractID: "c2", UsedAt: t1},
 		account.SignatureImageAdded{SignatureID: "g2", File: jpg, AddedAt: t1.Add(time.Minute)},
 	)...)
+	// Spending is counted on the account's quota ledger.
+	w.appendTo(account.QuotaStream("a1"), "a1",
+		account.PersonalQuotaUsed{ContractID: "c1", UsedAt: t1, Used: 1},
+		account.PersonalQuotaUsed{ContractID: "c2", UsedAt: t1, Used: 2})
 	w.append("a2", reg("a2", account.Phone, "13800138001")...)
 	w.catchUp()
 	w.catchUp()

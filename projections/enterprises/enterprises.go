@@ -107,20 +107,30 @@ type Projection struct{}
 
 func (Projection) Name() string { return Name }
 
-// Handle ignores every stream but "enterprise-<id>" (the index streams
-// uscc-, depositref-, depositpayer-, bankstatement- and invitation- carry
-// nothing a reader needs).
+// Handle ignores every stream but "enterprise-<id>" and the quota ledger
+// "enterprisequota-<id>" (the index streams uscc-, depositref-,
+// depositpayer-, bankstatement- and invitation- carry nothing a reader
+// needs).
 func (Projection) Handle(_ context.Context, e event.Envelope) ([]projections.Op, error) {
-	if event.Category(e.Stream) != enterprise.Category {
+	category := event.Category(e.Stream)
+	if category != enterprise.Category && category != enterprise.QuotaCategory {
 		return nil, nil
 	}
-	eid := strings.TrimPrefix(e.Stream, enterprise.Category+"-")
+	eid := strings.TrimPrefix(e.Stream, category+"-")
 	if !projections.ValidID(eid) {
 		return nil, fmt.Errorf("%s@%d: enterprise ID not usable as a key", e.Stream, e.Version)
 	}
 	ev, err := enterprise.DecodeEnvelope(e)
 	if err != nil {
 		return nil, err
+	}
+	if used, ok := ev.(enterprise.ContractQuotaUsed); ok && category == enterprise.QuotaCategory {
+		// The ledger's running count, set idempotently; the case's version
+		// stays the enterprise stream's.
+		return []projections.Op{projections.HSet(caseKey(eid), "quota_used", int64(used.Used))}, nil
+	}
+	if category != enterprise.Category {
+		return nil, fmt.Errorf("%s@%d: %s outside the quota ledger", e.Stream, e.Version, e.Type)
 	}
 	b := &builder{eid: eid, version: e.Version}
 	b.event(ev)
@@ -283,8 +293,6 @@ func (b *builder) event(ev enterprise.Event) {
 		for i, a := range ev.Approvers {
 			b.add(projections.ZAdd(approversKey(b.eid), float64(i), a))
 		}
-	case enterprise.ContractQuotaUsed:
-		b.add(projections.HIncrBy(c, "quota_used", 1))
 	}
 }
 

@@ -80,9 +80,33 @@ func (w *world) appendTo(stream string, evs ...enterprise.Event) {
 }
 
 type kase struct {
-	w   *world
-	id  string
-	agg *enterprise.Enterprise
+	w    *world
+	id   string
+	agg  *enterprise.Enterprise
+	used int // contracts counted on the quota ledger
+}
+
+// spend uses one contract of the quota on the enterprise's ledger, as the
+// send command does; it returns the domain's refusal, if any.
+func (k *kase) spend(actor, contractID string) error {
+	k.w.t.Helper()
+	evs, err := k.agg.UseQuota(actor, contractID, k.used, k.w.now)
+	if err != nil {
+		return err
+	}
+	n, err := enterprise.NewEvent(uuid.NewString(), evs[0], event.Metadata{Actor: actor, OccurredAt: k.w.now})
+	if err != nil {
+		k.w.t.Fatal(err)
+	}
+	expected := event.Exactly(uint64(k.used))
+	if k.used == 0 {
+		expected = event.NoStream
+	}
+	if _, err := k.w.store.Append(k.w.ctx, enterprise.QuotaStream(k.id), expected, n); err != nil {
+		k.w.t.Fatal(err)
+	}
+	k.used++
+	return nil
 }
 
 func (w *world) create(creator string) *kase {

@@ -360,18 +360,15 @@ func (g *gen) sealActs(n int) {
 			return e.SetApprovalPolicy(actor, required, approvers, now)
 		})
 	case 25:
-		cid := fmt.Sprintf("contract-%d", g.pick(14))
-		g.do(actor, func(e *enterprise.Enterprise, now time.Time) ([]enterprise.Event, error) {
-			return e.UseQuota(actor, cid, now)
-		})
+		_ = g.k.spend(actor, fmt.Sprintf("contract-%d", g.step))
 	}
 }
 
 // compareSeals checks the seals, the approval policy and the quota.
 func (g *gen) compareSeals(v enterprises.CaseView, fail func(string, any, any)) {
 	w, k, e := g.w, g.k, g.k.agg
-	if v.QuotaUsed != int64(e.QuotaUsed()) || v.QuotaLeft != int64(e.QuotaLeft()) {
-		fail("quota used/left", []int64{v.QuotaUsed, v.QuotaLeft}, []int{e.QuotaUsed(), e.QuotaLeft()})
+	if v.QuotaUsed != int64(k.used) || v.QuotaLeft != int64(e.QuotaLeft(k.used)) {
+		fail("quota used/left", []int64{v.QuotaUsed, v.QuotaLeft}, []int{k.used, e.QuotaLeft(k.used)})
 	}
 	seals, err := w.reader.Seals(w.ctx, k.id)
 	if err != nil {
