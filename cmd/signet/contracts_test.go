@@ -196,6 +196,10 @@ func TestSequentialContractFromTemplateToAPerson(t *testing.T) {
 	if sms := lastSMS(t, e.c, personPhone); !strings.Contains(sms, "/contracts/"+id) || !strings.Contains(sms, "房屋租赁合同") {
 		t.Fatalf("invitation SMS %q", sms)
 	}
+	// The enterprise hears of it only when its turn comes.
+	if r := e.c.must(http.MethodGet, "/dev/messages?to="+boss.login, nil); strings.Contains(string(r.Body), "/contracts/"+id) {
+		t.Fatalf("the second party was invited before its turn: %s", r.Body)
+	}
 	// The enterprise may not countersign before the person.
 	seal := boss.defaultSeal(ent)
 	base := "/api/v1/contracts/" + id + "/parties/" + tpl.ent
@@ -210,6 +214,9 @@ func TestSequentialContractFromTemplateToAPerson(t *testing.T) {
 	person.verifyPerson("林某某")
 	person.signAs(id, tpl.person, nil, http.StatusOK)
 
+	if sms := lastSMS(t, e.c, boss.login); !strings.Contains(sms, "/contracts/"+id) {
+		t.Fatalf("the enterprise is invited once the person signed: %q", sms)
+	}
 	// The enterprise countersigns with its seal; the contract is completed.
 	var res struct{ Status string }
 	boss.signAs(id, tpl.ent, map[string]string{"enterprise_id": ent, "seal_id": seal}, http.StatusOK).json(t, &res)

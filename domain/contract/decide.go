@@ -249,7 +249,7 @@ func (c *Contract) Approve(approver string, now time.Time) ([]Event, error) {
 	if err := c.checkApprover(approver); err != nil {
 		return nil, err
 	}
-	return []Event{ContractApproved{ApproverID: approver, ApprovedAt: ts(now)}}, nil
+	return []Event{ContractApproved{ApproverID: approver, ApprovedAt: ts(now), Approvers: slices.Clone(c.approvers)}}, nil
 }
 
 // RejectApproval stops the contract: it is never sent.
@@ -261,7 +261,7 @@ func (c *Contract) RejectApproval(approver, reason string, now time.Time) ([]Eve
 	if err != nil {
 		return nil, err
 	}
-	return []Event{ContractApprovalRejected{ApproverID: approver, Reason: reason, RejectedAt: ts(now)}}, nil
+	return []Event{ContractApprovalRejected{ApproverID: approver, Reason: reason, RejectedAt: ts(now), Approvers: slices.Clone(c.approvers)}}, nil
 }
 
 // Send freezes the documents and opens signing. It follows creation (or
@@ -442,7 +442,7 @@ func (c *Contract) Revoke(by, reason string, now time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Event{ContractRevoked{RevokedBy: by, Reason: reason, RevokedAt: ts(now)}}, nil
+	return []Event{ContractRevoked{RevokedBy: by, Reason: reason, RevokedAt: ts(now), Approvers: c.waitingApprovers()}}, nil
 }
 
 // Expire ends a contract whose signing deadline passed before every party
@@ -458,5 +458,13 @@ func (c *Contract) Expire(now time.Time) ([]Event, error) {
 	if now.Before(c.created.SigningDeadline) {
 		return nil, fault.New(fault.Rule, "not_due", "This contract's signing deadline has not passed.")
 	}
-	return []Event{ContractExpired{Deadline: c.created.SigningDeadline, ExpiredAt: ts(now)}}, nil
+	return []Event{ContractExpired{Deadline: c.created.SigningDeadline, ExpiredAt: ts(now), Approvers: c.waitingApprovers()}}, nil
+}
+
+// waitingApprovers are the approvers while the contract waits for them.
+func (c *Contract) waitingApprovers() []string {
+	if c.status != StatusPendingApproval {
+		return nil
+	}
+	return slices.Clone(c.approvers)
 }

@@ -91,6 +91,7 @@ type ContractSubmittedForApproval struct {
 type ContractApproved struct {
 	ApproverID string    `json:"approver_id"`
 	ApprovedAt time.Time `json:"approved_at"`
+	Approvers  []string  `json:"approvers"` // all it was submitted to: it leaves their lists
 }
 
 // ContractApprovalRejected: an approver stopped it; it is never sent.
@@ -98,6 +99,7 @@ type ContractApprovalRejected struct {
 	ApproverID string    `json:"approver_id"`
 	Reason     string    `json:"reason"`
 	RejectedAt time.Time `json:"rejected_at"`
+	Approvers  []string  `json:"approvers"` // all it was submitted to: it leaves their lists
 }
 
 // DocumentHash is a document's SHA-256 at a moment (sending, signing).
@@ -169,12 +171,16 @@ type ContractRevoked struct {
 	RevokedBy string    `json:"revoked_by"`
 	Reason    string    `json:"reason"`
 	RevokedAt time.Time `json:"revoked_at"`
+	// Approvers, when it still waited for approval: it leaves their lists.
+	Approvers []string `json:"approvers,omitempty"`
 }
 
 // ContractExpired: the signing deadline passed before every party signed.
 type ContractExpired struct {
 	Deadline  time.Time `json:"deadline"`
 	ExpiredAt time.Time `json:"expired_at"`
+	// Approvers, when it still waited for approval: it leaves their lists.
+	Approvers []string `json:"approvers,omitempty"`
 }
 
 // ContractCompleted: every party signed.

@@ -21,12 +21,11 @@
 //	approvals:<accountID>      sorted set: contracts submitted to the approver, by submission time (ms)
 //	due:<bucket>               sorted set: contracts not ended, by signing deadline (ms); 16 buckets by ID
 //
-// Handle sees one event at a time, and the events that end an approval or
-// a contract do not repeat the approvers or the deadline. So an approval is
-// taken off the list of the approver who decided it, and readers skip the
-// entries of contracts no longer waiting for approval; the deadline index
-// is keyed by contract ID (not by day), so every ending takes the contract
-// off it exactly.
+// Handle sees one event at a time. The events that end an approval (or a
+// contract waiting for one) name every approver, so the contract leaves
+// all their lists; the events that end a contract do not repeat the
+// deadline, so the deadline index is keyed by contract ID (not by day) and
+// every ending takes the contract off it exactly.
 package contracts
 
 import (
@@ -214,14 +213,14 @@ func (b *builder) event(ev contract.Event) error {
 			"approval_submitted_at", ts(ev.SubmittedAt))
 		b.history(fact{At: ev.SubmittedAt, Type: contract.TypeContractSubmittedForApproval, Count: len(ev.Approvers)})
 	case contract.ContractApproved:
-		if err := b.decided(ev.ApproverID); err != nil {
+		if err := b.decided(append([]string{ev.ApproverID}, ev.Approvers...)); err != nil {
 			return err
 		}
 		b.hset("status", string(contract.StatusApproved), "approval_status", ApprovalApproved, "approval_decided_by", ev.ApproverID,
 			"approval_decided_at", ts(ev.ApprovedAt))
 		b.history(fact{At: ev.ApprovedAt, Type: contract.TypeContractApproved, Actor: ev.ApproverID})
 	case contract.ContractApprovalRejected:
-		if err := b.decided(ev.ApproverID); err != nil {
+		if err := b.decided(append([]string{ev.ApproverID}, ev.Approvers...)); err != nil {
 			return err
 		}
 		reason := scrub(ev.Reason)
@@ -264,10 +263,16 @@ func (b *builder) event(ev contract.Event) error {
 		b.end(contract.StatusRejected, ev.RejectedAt, ev.SignerAccountID, reason)
 		b.history(fact{At: ev.RejectedAt, Type: contract.TypePartyRejected, Actor: ev.SignerAccountID, PartyID: ev.PartyID, Reason: reason})
 	case contract.ContractRevoked:
+		if err := b.decided(ev.Approvers); err != nil {
+			return err
+		}
 		reason := scrub(ev.Reason)
 		b.end(contract.StatusRevoked, ev.RevokedAt, ev.RevokedBy, reason)
 		b.history(fact{At: ev.RevokedAt, Type: contract.TypeContractRevoked, Actor: ev.RevokedBy, Reason: reason})
 	case contract.ContractExpired:
+		if err := b.decided(ev.Approvers); err != nil {
+			return err
+		}
 		b.end(contract.StatusExpired, ev.ExpiredAt, "", "")
 		d := ev.Deadline.UTC()
 		b.history(fact{At: ev.ExpiredAt, Type: contract.TypeContractExpired, Deadline: &d})
@@ -281,12 +286,14 @@ func (b *builder) event(ev contract.Event) error {
 	return nil
 }
 
-// decided takes the contract off the deciding approver's list.
-func (b *builder) decided(approver string) error {
-	if !projections.ValidID(approver) {
-		return fmt.Errorf("approver %q not usable as a key", approver)
+// decided takes the contract off the approvers' lists.
+func (b *builder) decided(approvers []string) error {
+	for _, a := range approvers {
+		if !projections.ValidID(a) {
+			return fmt.Errorf("approver %q not usable as a key", a)
+		}
+		b.add(projections.ZRem(approvalsKey(a), b.id))
 	}
-	b.add(projections.ZRem(approvalsKey(approver), b.id))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"signet/domain/contract"
 	"signet/domain/event"
 	"signet/domain/fault"
+	"signet/projections"
 	"signet/projections/contracts"
 )
 
@@ -200,10 +201,18 @@ func TestApprovals(t *testing.T) {
 
 	// approver1 approves the first (it is sent in the same append),
 	// approver2 refuses the second, the sender revokes the third.
-	w.add(first, approver1, contract.ContractApproved{ApproverID: approver1, ApprovedAt: at(10)}, sent(10))
-	w.add(second, approver2, contract.ContractApprovalRejected{ApproverID: approver2, Reason: "价格待定 (ID " + idNumber + ")", RejectedAt: at(11)})
-	w.add(third, sender, contract.ContractRevoked{RevokedBy: sender, Reason: "重发", RevokedAt: at(12)})
-	for _, aid := range []string{approver1, approver2} {
+	both := []string{approver1, approver2}
+	w.add(first, approver1, contract.ContractApproved{ApproverID: approver1, ApprovedAt: at(10), Approvers: both}, sent(10))
+	w.add(second, approver2, contract.ContractApprovalRejected{ApproverID: approver2, Reason: "价格待定 (ID " + idNumber + ")", RejectedAt: at(11), Approvers: both})
+	w.add(third, sender, contract.ContractRevoked{RevokedBy: sender, Reason: "重发", RevokedAt: at(12), Approvers: both})
+	w.sync()
+	for _, aid := range both {
+		// The decided contracts left every approver's list, not only the decider's.
+		if n, err := w.db.ZCard(w.ctx, projections.Key(w.db, contracts.Name, "approvals", aid)).Result(); err != nil || n != 1 {
+			t.Errorf("%s's list holds %d entries (%v), want 1", aid, n, err)
+		}
+	}
+	for _, aid := range both {
 		if got := pending(aid, 10); !slices.Equal(got, []string{fourth}) {
 			t.Errorf("%s pending after the decisions: %v", aid, got)
 		}

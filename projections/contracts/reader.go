@@ -398,8 +398,8 @@ func (r Reader) PendingApprovals(ctx context.Context, accountID string, limit in
 			return nil, fmt.Errorf("read approvals of %s: %w", accountID, err)
 		}
 		for _, h := range hs {
-			// Entries of contracts another approver decided, or the sender
-			// revoked, stay behind (see the package comment).
+			// Every ending takes a contract off all lists; the status is a
+			// second guard, so that only a waiting contract is shown.
 			if h["id"] == "" || h["status"] != string(contract.StatusPendingApproval) {
 				continue
 			}
