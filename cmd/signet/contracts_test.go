@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"signet/commands"
+	"signet/domain/account"
 	"signet/domain/contract"
 	"signet/domain/enterprise"
 	"signet/domain/event"
@@ -587,4 +588,30 @@ func TestAdHocContractWithPreview(t *testing.T) {
 	if !bytes.Equal(got.Body, pdf) {
 		t.Fatal("the document as sent differs from the upload")
 	}
+}
+
+func TestAPersonSendsFromAPersonalTemplate(t *testing.T) {
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, _ := verifiedEnterprise(t, e, "13800138108", 8)
+	sender := newUser(t, e, "13512345108")
+	tpl := sender.template("", true) // a personal template
+	body := sendBody(tpl, "", "13512345109", "林某某", boss.login, time.Now().Add(24*time.Hour))
+	sender.refused(http.MethodPost, "/api/v1/contracts", body, http.StatusUnprocessableEntity, "person_not_verified")
+	sender.verifyPerson("王小二")
+	id, _ := sender.send(body)
+	// The personal quota ledger counts it, and the profile shows it.
+	if used, _, err := commands.QuotaUsed(context.Background(), e.app.store, account.QuotaStream(accountIDOf(t, sender))); err != nil || used != 1 {
+		t.Fatalf("personal ledger %d %v", used, err)
+	}
+	if p, raw := sender.profile(); p.Quota.PersonalContracts != 10 || !strings.Contains(raw, `"used":1`) || !strings.Contains(raw, `"left":9`) {
+		t.Fatalf("profile quota: %s", raw)
+	}
+	// Nobody else may send from a personal template.
+	other := verifiedPerson(t, e, "13512345110", "李四")
+	other.refused(http.MethodPost, "/api/v1/contracts", body, http.StatusForbidden, "not_template_user")
+	if v, _ := sender.contract(id); v.Status != "signing" {
+		t.Fatalf("status %s", v.Status)
+	}
+	boss.pos = sender.pos
+	boss.contract(id) // the enterprise party's contact sees it
 }
