@@ -324,6 +324,8 @@ func TestAccessMatrix(t *testing.T) {
 	c := created(other, false)
 	c.Sender = contract.Sender{AccountID: "acct-solo", Name: "赵六", PersonName: "赵六"}
 	w.add(other, "acct-solo", c, sent(1))
+	waiting := uuid.NewString()
+	w.add(waiting, sender, created(waiting, true), contract.ContractSubmittedForApproval{Approvers: []string{approver1}, SubmittedAt: at(1)})
 	w.sync()
 
 	key := func(login string) string {
@@ -360,6 +362,10 @@ func TestAccessMatrix(t *testing.T) {
 		{"personal sender", other, contracts.Caller{AccountID: "acct-solo"}, ""},
 		{"admin of an enterprise with a personal contract", other, contracts.Caller{AccountID: "acct-boss", Enterprises: m(senderEnt, senderName, "master_admin", true)}, "not_a_party"},
 		{"party of the personal contract", other, contracts.Caller{AccountID: "acct-p", LoginKey: key(phoneWang)}, ""},
+		{"party of a contract waiting for approval", waiting, contracts.Caller{AccountID: "acct-x", LoginKey: key(phoneLi)}, "not_a_party"},
+		{"party enterprise of a contract waiting for approval", waiting, contracts.Caller{AccountID: "acct-z", Enterprises: m("ent-party", partyEnt, "member", true)}, "not_a_party"},
+		{"approver of a contract waiting for approval", waiting, contracts.Caller{AccountID: approver1}, ""},
+		{"sender of a contract waiting for approval", waiting, contracts.Caller{AccountID: sender}, ""},
 		{"unknown contract", uuid.NewString(), contracts.Caller{AccountID: sender}, "contract_not_found"},
 		{"ID that is no ID", "a:b*", contracts.Caller{AccountID: sender}, "contract_not_found"},
 	}

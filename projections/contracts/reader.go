@@ -190,14 +190,15 @@ func (r Reader) Access(ctx context.Context, id string, c Caller) error {
 		}
 	}
 	pipe := r.DB.Pipeline()
-	core := pipe.HMGet(ctx, r.key(contractKey(id)), "id", "sender_account", "sender_enterprise")
-	var hits []*redis.BoolCmd
+	core := pipe.HMGet(ctx, r.key(contractKey(id)), "id", "sender_account", "sender_enterprise", "sent_at")
+	var approver *redis.BoolCmd
+	var hits []*redis.BoolCmd // the parties'
 	if c.LoginKey != "" {
 		hits = append(hits, pipe.SIsMember(ctx, r.key(contactsKey(id)), c.LoginKey))
 	}
 	if c.AccountID != "" {
-		hits = append(hits, pipe.SIsMember(ctx, r.key(approversKey(id)), c.AccountID),
-			pipe.SIsMember(ctx, r.key(signersKey(id)), c.AccountID))
+		approver = pipe.SIsMember(ctx, r.key(approversKey(id)), c.AccountID)
+		hits = append(hits, pipe.SIsMember(ctx, r.key(signersKey(id)), c.AccountID))
 	}
 	var named *redis.BoolSliceCmd
 	if len(names) > 0 {
@@ -206,7 +207,7 @@ func (r Reader) Access(ctx context.Context, id string, c Caller) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("read access to contract %s: %w", id, err)
 	}
-	h := hashOf([]string{"id", "sender_account", "sender_enterprise"}, core.Val())
+	h := hashOf([]string{"id", "sender_account", "sender_enterprise", "sent_at"}, core.Val())
 	if h["id"] == "" {
 		return ErrNotFound
 	}
@@ -219,6 +220,14 @@ func (r Reader) Access(ctx context.Context, id string, c Caller) error {
 				return nil
 			}
 		}
+	}
+	if approver != nil && approver.Val() {
+		return nil
+	}
+	// The parties see a contract once it is sent to them: not while it
+	// waits for approval, nor when its approver stopped it.
+	if h["sent_at"] == "" {
+		return ErrNotAParty
 	}
 	for _, b := range hits {
 		if b.Val() {
