@@ -193,6 +193,23 @@ func TestSequentialContractFromTemplateToAPerson(t *testing.T) {
 	if !strings.HasPrefix(number, "HT") {
 		t.Fatalf("contract number %q", number)
 	}
+	// Editing the template later changes nothing in the contract sent from it.
+	var edited struct {
+		Version uint64 `json:"version"`
+		Fields  []any  `json:"fields"`
+	}
+	boss.call(http.MethodGet, "/api/v1/templates/"+tpl.id, nil, http.StatusOK).json(t, &edited)
+	boss.call(http.MethodPatch, "/api/v1/templates/"+tpl.id, map[string]any{"name": "房屋租赁合同（新版）"}, http.StatusOK)
+	boss.call(http.MethodDelete, "/api/v1/templates/"+tpl.id+"/fields/"+tpl.rent, nil, http.StatusNoContent)
+	var sent struct {
+		Template struct{ Version uint64 }
+		Fields   []any
+		Values   map[string]string
+	}
+	boss.call(http.MethodGet, "/api/v1/contracts/"+id, nil, http.StatusOK).json(t, &sent)
+	if sent.Template.Version != edited.Version || len(sent.Fields) != len(edited.Fields) || sent.Values[tpl.rent] != "3500" {
+		t.Fatalf("the contract follows its template's edits: %+v (template was at version %d with %d fields)", sent, edited.Version, len(edited.Fields))
+	}
 	// Only the party whose turn it is hears of it: the person, by SMS with a link.
 	if sms := lastSMS(t, e.c, personPhone); !strings.Contains(sms, "/contracts/"+id) || !strings.Contains(sms, "房屋租赁合同") {
 		t.Fatalf("invitation SMS %q", sms)
