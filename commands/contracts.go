@@ -73,25 +73,9 @@ type ContractResult struct {
 	Written
 }
 
-// appendTo encodes and appends events of one package to a stream.
 func appendTo[E interface{ EventType() string }](ctx context.Context, c *contracts, stream string, expected event.ExpectedVersion,
 	encode func(string, E, event.Metadata) (event.New, error), evs []E, meta event.Metadata) (uint64, error) {
-	if len(evs) == 0 {
-		return 0, nil
-	}
-	news := make([]event.New, 0, len(evs))
-	for _, ev := range evs {
-		n, err := encode(c.ids.NewID(), ev, meta)
-		if err != nil {
-			return 0, err
-		}
-		news = append(news, n)
-	}
-	res, err := c.events.Append(ctx, stream, expected, news...)
-	if err != nil {
-		return 0, storeErr("append "+stream, err)
-	}
-	return res.LastPosition, nil
+	return appendEvents(ctx, c.events, c.ids, stream, expected, encode, evs, meta)
 }
 
 var errContractNotFound = fault.New(fault.NotFound, "contract_not_found", "There is no such contract.")

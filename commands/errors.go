@@ -50,3 +50,26 @@ func depErr(op string, unavailable *fault.Error, err error) error {
 	}
 	return fmt.Errorf("%s: %w: %w", op, unavailable, err)
 }
+
+// appendEvents encodes events of one package with new IDs and appends them
+// to stream at expected; it returns the last event's global position (0
+// when there is nothing to append).
+func appendEvents[E interface{ EventType() string }](ctx context.Context, events EventStore, ids IDs, stream string, expected event.ExpectedVersion,
+	encode func(string, E, event.Metadata) (event.New, error), evs []E, meta event.Metadata) (uint64, error) {
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	news := make([]event.New, 0, len(evs))
+	for _, ev := range evs {
+		n, err := encode(ids.NewID(), ev, meta)
+		if err != nil {
+			return 0, err
+		}
+		news = append(news, n)
+	}
+	res, err := events.Append(ctx, stream, expected, news...)
+	if err != nil {
+		return 0, storeErr("append "+stream, err)
+	}
+	return res.LastPosition, nil
+}

@@ -38,25 +38,16 @@ func (s *verifier) decideAccountOnce(ctx context.Context, a Actor, id string, d 
 	if len(evs) == 0 {
 		return acct, 0, derr
 	}
-	meta := a.meta(now, "")
-	news := make([]event.New, 0, len(evs))
-	for _, ev := range evs {
-		n, err := account.NewEvent(s.ids.NewID(), ev, meta)
-		if err != nil {
-			return nil, 0, err
-		}
-		news = append(news, n)
-	}
-	res, err := s.events.Append(ctx, account.StreamOf(id), event.Exactly(acct.Version()), news...)
+	pos, err := appendEvents(ctx, s.events, s.ids, account.StreamOf(id), event.Exactly(acct.Version()), account.NewEvent, evs, a.meta(now, ""))
 	if err != nil {
-		return nil, 0, storeErr("append account", err)
+		return nil, 0, err
 	}
 	for _, ev := range evs {
 		if err := acct.Apply(ev); err != nil {
 			return nil, 0, err
 		}
 	}
-	return acct, res.LastPosition, derr
+	return acct, pos, derr
 }
 
 // UploadPersonalIDCard stores and reads one side of the caller's ID card.

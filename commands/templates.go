@@ -130,27 +130,16 @@ func mayUseTemplate(ctx context.Context, events EventStore, t *template.Template
 
 // save appends events decided on t (at t's version) and applies them to t.
 func (s *templates) save(ctx context.Context, t *template.Template, stream string, expected event.ExpectedVersion, evs []template.Event, meta event.Metadata) (uint64, error) {
-	if len(evs) == 0 {
-		return 0, nil
-	}
-	news := make([]event.New, 0, len(evs))
-	for _, ev := range evs {
-		n, err := template.NewEvent(s.ids.NewID(), ev, meta)
-		if err != nil {
-			return 0, err
-		}
-		news = append(news, n)
-	}
-	res, err := s.events.Append(ctx, stream, expected, news...)
+	pos, err := appendEvents(ctx, s.events, s.ids, stream, expected, template.NewEvent, evs, meta)
 	if err != nil {
-		return 0, storeErr("append "+stream, err)
+		return 0, err
 	}
 	for _, ev := range evs {
 		if err := t.Apply(ev); err != nil {
 			return 0, err
 		}
 	}
-	return res.LastPosition, nil
+	return pos, nil
 }
 
 type templateDecision func(t *template.Template, now time.Time) ([]template.Event, error)

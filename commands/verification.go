@@ -148,20 +148,9 @@ func (r enterprises) load(ctx context.Context, id string) (*enterprise.Enterpris
 
 // save appends events decided on e (at e's version) and applies them to e.
 func (r enterprises) save(ctx context.Context, e *enterprise.Enterprise, stream string, expected event.ExpectedVersion, evs []enterprise.Event, meta event.Metadata) (uint64, error) {
-	if len(evs) == 0 {
-		return 0, nil
-	}
-	news := make([]event.New, 0, len(evs))
-	for _, ev := range evs {
-		n, err := enterprise.NewEvent(r.ids.NewID(), ev, meta)
-		if err != nil {
-			return 0, err
-		}
-		news = append(news, n)
-	}
-	res, err := r.events.Append(ctx, stream, expected, news...)
+	pos, err := appendEvents(ctx, r.events, r.ids, stream, expected, enterprise.NewEvent, evs, meta)
 	if err != nil {
-		return 0, storeErr("append "+stream, err)
+		return 0, err
 	}
 	if e != nil {
 		for _, ev := range evs {
@@ -170,7 +159,7 @@ func (r enterprises) save(ctx context.Context, e *enterprise.Enterprise, stream 
 			}
 		}
 	}
-	return res.LastPosition, nil
+	return pos, nil
 }
 
 func validID(id string) bool {
