@@ -1,6 +1,9 @@
 package projections
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // ValidID reports whether id can stand inside a key: 1 to 64 letters,
 // digits, '-' or '_' (UUIDs are). Anything else (':', '*', spaces) could
@@ -26,4 +29,33 @@ func MustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// ParseTime reads a time stored as RFC 3339 (the zero time when absent).
+func ParseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// ParseTimePtr reads a stored time, nil when absent.
+func ParseTimePtr(s string) *time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+// Fields pairs the fields asked of an HMGET with its answers (absent
+// fields are left out).
+func Fields(fields []string, vals []any) map[string]string {
+	h := make(map[string]string, len(fields))
+	for i, f := range fields {
+		if i < len(vals) {
+			if s, ok := vals[i].(string); ok {
+				h[f] = s
+			}
+		}
+	}
+	return h
 }

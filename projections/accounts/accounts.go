@@ -234,7 +234,7 @@ func (r Reader) Profile(ctx context.Context, accountID string) (Profile, error) 
 	used, _ := strconv.ParseInt(m[fQuotaUsed], 10, 64)
 	p := Profile{
 		ID: m["id"], Login: m["login"], LoginKind: m["login_kind"], Name: m["name"], Company: m["company"],
-		InvitedBy: m["invited_by"], RegisteredAt: parseTime(m["registered_at"]),
+		InvitedBy: m["invited_by"], RegisteredAt: projections.ParseTime(m["registered_at"]),
 		Consents: Consents{
 			PrivacyPolicy: m["privacy_policy"] == "1", PrivacyPolicyVersion: m["privacy_policy_version"],
 			PhoneFollowup: m["phone_followup"] == "1",
@@ -252,7 +252,7 @@ func (r Reader) Profile(ctx context.Context, accountID string) (Profile, error) 
 
 func verification(m map[string]string) Verification {
 	if m[fVerified] == "1" {
-		at := parseTime(m[fVerifiedAt])
+		at := projections.ParseTime(m[fVerifiedAt])
 		return Verification{Verified: true, Name: m[fVerifiedName], IDNumber: m[fVerifiedID], Method: m[fVerifiedMethod], VerifiedAt: &at}
 	}
 	p := Pending{IDCardSides: []string{}, Phone: m[fPendingPhone], FaceDay: m[fFaceDay]}
@@ -263,17 +263,12 @@ func verification(m map[string]string) Verification {
 	}
 	p.FaceAttempt, _ = strconv.Atoi(m[fFaceAttempt])
 	if m[fFailStep] != "" {
-		p.LastFailure = &Failure{Method: m[fFailMethod], Step: m[fFailStep], Reason: m[fFailReason], At: parseTime(m[fFailAt])}
+		p.LastFailure = &Failure{Method: m[fFailMethod], Step: m[fFailStep], Reason: m[fFailReason], At: projections.ParseTime(m[fFailAt])}
 	}
 	if len(p.IDCardSides) == 0 && p.Phone == "" && p.FaceDay == "" && p.LastFailure == nil {
 		return Verification{}
 	}
 	return Verification{Pending: &p}
-}
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 // SignatureImages lists the account's signature images, oldest first

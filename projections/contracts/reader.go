@@ -498,30 +498,11 @@ func (r Reader) hashes(ctx context.Context, ids []string, fields []string) ([]ha
 // hash is a contract document as read from Redis.
 type hash map[string]string
 
-func hashOf(fields []string, vals []any) hash {
-	h := make(hash, len(fields))
-	for i, f := range fields {
-		if i < len(vals) {
-			if s, ok := vals[i].(string); ok {
-				h[f] = s
-			}
-		}
-	}
-	return h
-}
+func hashOf(fields []string, vals []any) hash { return projections.Fields(fields, vals) }
 
-func (h hash) time(f string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, h[f])
-	return t
-}
+func (h hash) time(f string) time.Time { return projections.ParseTime(h[f]) }
 
-func (h hash) timePtr(f string) *time.Time {
-	t, err := time.Parse(time.RFC3339Nano, h[f])
-	if err != nil {
-		return nil
-	}
-	return &t
-}
+func (h hash) timePtr(f string) *time.Time { return projections.ParseTimePtr(h[f]) }
 
 func (h hash) decode(f string, dst any) error {
 	if h[f] == "" {

@@ -413,30 +413,11 @@ func decodeAll[T any](members []string) ([]T, error) {
 // hash is a case document as read from Redis.
 type hash map[string]string
 
-func hashOf(fields []string, vals []any) hash {
-	h := make(hash, len(fields))
-	for i, f := range fields {
-		if i < len(vals) {
-			if s, ok := vals[i].(string); ok {
-				h[f] = s
-			}
-		}
-	}
-	return h
-}
+func hashOf(fields []string, vals []any) hash { return projections.Fields(fields, vals) }
 
-func (h hash) time(f string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, h[f])
-	return t
-}
+func (h hash) time(f string) time.Time { return projections.ParseTime(h[f]) }
 
-func (h hash) timePtr(f string) *time.Time {
-	t, err := time.Parse(time.RFC3339Nano, h[f])
-	if err != nil {
-		return nil
-	}
-	return &t
-}
+func (h hash) timePtr(f string) *time.Time { return projections.ParseTimePtr(h[f]) }
 
 func (h hash) int(f string) int64 {
 	n, _ := strconv.ParseInt(h[f], 10, 64)

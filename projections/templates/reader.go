@@ -123,15 +123,10 @@ var summaryFields = []string{"id", "name", "contract_type", "sequential", "owner
 func summary(h map[string]string) Summary {
 	s := Summary{ID: h["id"], Name: h["name"], ContractType: h["contract_type"], Sequential: h["sequential"] == "1",
 		Owner:     Owner{EnterpriseID: h["owner_enterprise"], AccountID: h["owner_account"]},
-		CreatedBy: h["created_by"], CreatedAt: parseTime(h["created_at"]), UpdatedAt: parseTime(h["updated_at"]),
+		CreatedBy: h["created_by"], CreatedAt: projections.ParseTime(h["created_at"]), UpdatedAt: projections.ParseTime(h["updated_at"]),
 		Disabled: h["disabled"] == "1"}
 	s.Version, _ = strconv.ParseUint(h["version"], 10, 64)
 	return s
-}
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 // List returns up to limit templates of the given owners (OwnerOfEnterprise,
