@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"signet/domain/account"
@@ -49,6 +50,7 @@ type contracts struct {
 	art      Artwork
 	url      string
 	log      *slog.Logger
+	typed    sync.Map // verified name -> its stored typed signature
 }
 
 func newContractCommands(d Deps) ContractCommands {
@@ -658,15 +660,11 @@ func (c *contracts) sign(ctx context.Context, cmd SignContract) (ContractResult,
 		return ContractResult{}, onCode(depErr("check signing code", errCodesUnavailable, err))
 	}
 	if signing.Signature != nil && signing.Signature.Kind == "typed" {
-		data, media, err := c.art.TypedSignature(s.VerifiedName)
+		f, err := c.typedSignature(ctx, s.VerifiedName)
 		if err != nil {
-			return ContractResult{}, fmt.Errorf("draw typed signature: %w", err)
+			return ContractResult{}, err
 		}
-		ref, err := c.blobs.Put(ctx, data, media)
-		if err != nil {
-			return ContractResult{}, fmt.Errorf("store typed signature: %w", err)
-		}
-		signing.Signature.File = &layout.File{SHA256: ref.SHA256, Size: ref.Size, MediaType: ref.MediaType}
+		signing.Signature.File = &f
 	}
 	k, evs, pos, err := c.decide(ctx, cmd.Actor, cmd.ContractID, func(k *contract.Contract, now time.Time) ([]contract.Event, error) {
 		return k.Sign(signing, now)
@@ -684,6 +682,26 @@ func (c *contracts) sign(ctx context.Context, cmd SignContract) (ContractResult,
 		c.notifyParties(ctx, k, next)
 	}
 	return ContractResult{ContractID: cmd.ContractID, Status: k.Status(), Written: Written{pos}}, nil
+}
+
+// typedSignature draws and stores a name's typed signature once per
+// process: the drawing is the same every time and the blob store keeps it
+// under its hash.
+func (c *contracts) typedSignature(ctx context.Context, name string) (layout.File, error) {
+	if f, ok := c.typed.Load(name); ok {
+		return f.(layout.File), nil
+	}
+	data, media, err := c.art.TypedSignature(name)
+	if err != nil {
+		return layout.File{}, fmt.Errorf("draw typed signature: %w", err)
+	}
+	ref, err := c.blobs.Put(ctx, data, media)
+	if err != nil {
+		return layout.File{}, fmt.Errorf("store typed signature: %w", err)
+	}
+	f := layout.File{SHA256: ref.SHA256, Size: ref.Size, MediaType: ref.MediaType}
+	c.typed.Store(name, f)
+	return f, nil
 }
 
 func onCode(err error) error {
