@@ -41,6 +41,7 @@ const (
 	StatusApproved         Status = "approved" // between ContractApproved and ContractSent in one append
 	StatusApprovalRejected Status = "approval_rejected"
 	StatusSigning          Status = "signing"
+	StatusSealing          Status = "sealing" // every party signed; the final documents are being produced
 	StatusCompleted        Status = "completed"
 	StatusRejected         Status = "rejected"
 	StatusRevoked          Status = "revoked"
@@ -74,6 +75,8 @@ type Contract struct {
 	signed    map[string]PartySigned
 	rejected  *PartyRejected
 	endedAt   time.Time
+	sealed    *ContractSealed
+	failures  []ContractSealingFailed
 }
 
 // New returns the state of a contract that does not exist yet.
@@ -100,6 +103,12 @@ func (c *Contract) Apply(e Event) error {
 		c.status, c.sent = StatusSigning, &e
 	case PartySigned:
 		c.signed[e.PartyID] = e
+	case ContractFullySigned:
+		c.status = StatusSealing
+	case ContractSealed:
+		c.sealed = &e
+	case ContractSealingFailed:
+		c.failures = append(c.failures, e)
 	case PartyRejected:
 		c.status, c.rejected, c.endedAt = StatusRejected, &e, e.RejectedAt
 	case ContractRevoked:
@@ -179,6 +188,26 @@ func (c *Contract) Signature(partyID string) (PartySigned, bool) {
 	return s, ok
 }
 
+// Sealing tells what producing the final documents came to: the result
+// once sealed, and the failed attempts before it.
+func (c *Contract) Sealing() (sealed *ContractSealed, failures []ContractSealingFailed) {
+	if c.sealed != nil {
+		s := *c.sealed
+		sealed = &s
+	}
+	return sealed, slices.Clone(c.failures)
+}
+
+// SignedOrder lists the signatures in the order they were made.
+func (c *Contract) SignedOrder() []PartySigned {
+	out := make([]PartySigned, 0, len(c.signed))
+	for _, s := range c.signed {
+		out = append(out, s)
+	}
+	slices.SortStableFunc(out, func(a, b PartySigned) int { return a.SignedAt.Compare(b.SignedAt) })
+	return out
+}
+
 // Sent returns what sending froze, if it was sent.
 func (c *Contract) Sent() (ContractSent, bool) {
 	if c.sent == nil {
@@ -236,6 +265,7 @@ func (c *Contract) NextAfter(events []Event) []Party {
 
 func (c *Contract) clone() *Contract {
 	cp := *c
+	cp.failures = slices.Clone(c.failures)
 	cp.signed = make(map[string]PartySigned, len(c.signed))
 	for k, v := range c.signed {
 		cp.signed[k] = v

@@ -183,10 +183,10 @@ func TestSigning(t *testing.T) {
 		{"enterprise first in order", func() *Contract { return signingContract(true) }, sealed, now, "PartySigned"},
 		{"person before its turn", func() *Contract { return signingContract(true) }, signed, now, "not_your_turn"},
 		{"person in parallel", func() *Contract { return signingContract(false) }, signed, now, "PartySigned"},
-		{"last signature completes", func() *Contract {
+		{"last signature leaves it sealing, not completed", func() *Contract {
 			c := signingContract(true)
 			return given(t, created(t, true), sent(t, given(t, created(t, true))), signedBy(c, sealed))
-		}, signed, now, "PartySigned,ContractCompleted"},
+		}, signed, now, "PartySigned,ContractFullySigned"},
 		{"twice", func() *Contract {
 			c := signingContract(false)
 			return given(t, created(t, false), sent(t, given(t, created(t, false))), signedBy(c, signed))
@@ -232,7 +232,7 @@ func TestSignedRecordsWhatWasSigned(t *testing.T) {
 	c := given(t, created(t, true))
 	s := sent(t, c)
 	c = given(t, created(t, true), s)
-	evs, err := c.Sign(Signing{PartyID: "r1", Signer: enterpriseA, Seal: seal, ClientIP: "10.0.0.1"}, t0.Add(time.Minute))
+	evs, err := c.Sign(Signing{PartyID: "r1", Signer: enterpriseA, Seal: seal, ClientIP: "10.0.0.1", Channel: "sms"}, t0.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestSignedRecordsWhatWasSigned(t *testing.T) {
 	if !reflect.DeepEqual(ps.Documents, want) || !reflect.DeepEqual(s.(ContractSent).Documents, want) {
 		t.Fatalf("documents %v / %v", ps.Documents, s.(ContractSent).Documents)
 	}
-	if ps.EnterpriseID != "ent-a" || ps.Seal.SealID != "s1" || ps.Willingness != WillingnessSMSCode || ps.ClientIP != "10.0.0.1" || ps.SignerAccountID != "acct-wang" {
+	if ps.EnterpriseID != "ent-a" || ps.Seal.SealID != "s1" || ps.Willingness != (Willingness{Method: WillingnessSMSCode, Channel: "sms", VerifiedAt: t0.Add(time.Minute)}) || ps.ClientIP != "10.0.0.1" || ps.SignerAccountID != "acct-wang" {
 		t.Fatalf("signed %+v", ps)
 	}
 	if next := c.NextAfter(evs); len(next) != 1 || next[0].ID != "r2" {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"signet/domain/account"
+	"signet/domain/event"
 	"signet/domain/fault"
 	"signet/domain/layout"
 )
@@ -198,6 +199,8 @@ func (c *Contract) refuseEnded() error {
 	switch c.status {
 	case StatusCompleted:
 		return fault.New(fault.Rule, "contract_completed", "This contract is already completed: every party signed it.")
+	case StatusSealing:
+		return fault.New(fault.Rule, "contract_signed", "Every party has signed this contract; its final documents are being produced.")
 	case StatusRejected:
 		return fault.New(fault.Rule, "contract_rejected", "This contract was rejected by a party and can no longer be signed.")
 	case StatusRevoked:
@@ -347,9 +350,11 @@ type Signing struct {
 	Seal      *SealUse
 	Signature *SignatureUse
 	ClientIP  string
+	Channel   string // where the SMS or email code went: "sms" or "email"
 }
 
-// Sign records a party's signature, and completion when it was the last.
+// Sign records a party's signature. After the last one the contract is
+// "sealing" until Seal records the final documents and completes it.
 // The willingness check (an SMS code) is the caller's, before this.
 func (c *Contract) Sign(s Signing, now time.Time) ([]Event, error) {
 	p, err := c.checkActing(s.PartyID, s.Signer, now)
@@ -368,7 +373,7 @@ func (c *Contract) Sign(s Signing, now time.Time) ([]Event, error) {
 		name = s.Signer.Name
 	}
 	signed := PartySigned{PartyID: p.ID, SignerAccountID: s.Signer.AccountID, SignerName: name,
-		Willingness: WillingnessSMSCode, Documents: slices.Clone(c.sent.Documents), ClientIP: s.ClientIP, SignedAt: ts(now)}
+		Willingness: Willingness{Method: WillingnessSMSCode, Channel: s.Channel, VerifiedAt: ts(now)}, Documents: slices.Clone(c.sent.Documents), ClientIP: s.ClientIP, SignedAt: ts(now)}
 	switch p.Kind {
 	case layout.Enterprise:
 		if s.Seal == nil {
@@ -383,11 +388,69 @@ func (c *Contract) Sign(s Signing, now time.Time) ([]Event, error) {
 		sig := *s.Signature
 		signed.Signature = &sig
 	}
-	evs := []Event{signed}
 	if len(c.signed)+1 == len(c.created.Parties) {
-		evs = append(evs, ContractCompleted{CompletedAt: ts(now)})
+		return []Event{signed, ContractFullySigned{SignedAt: ts(now)}}, nil
 	}
-	return evs, nil
+	return []Event{signed}, nil
+}
+
+// Sealing retries: soon at first, then every 30 minutes at most.
+const (
+	firstSealingRetry = 30 * time.Second
+	maxSealingRetry   = 30 * time.Minute
+)
+
+// SealingRetryAt is when the attempt after a failed one is due.
+func SealingRetryAt(attempt int, failedAt time.Time) time.Time {
+	d := firstSealingRetry
+	for i := 1; i < attempt && d < maxSealingRetry; i++ {
+		d *= 2
+	}
+	return failedAt.Add(min(d, maxSealingRetry))
+}
+
+var errNotSealing = fault.New(fault.Conflict, "not_sealing", "This contract is not waiting for its final documents.")
+
+// Seal records the final documents, the certificate of completion and the
+// timestamps, and completes the contract: a contract is never called
+// completed without them.
+func (c *Contract) Seal(s ContractSealed, now time.Time) ([]Event, error) {
+	if !c.Exists() {
+		return nil, errNotFound
+	}
+	if c.status != StatusSealing {
+		return nil, errNotSealing
+	}
+	docs := c.created.Documents
+	if len(s.Documents) != len(docs) {
+		return nil, fmt.Errorf("%w: sealed %d documents of %d", event.ErrInvalid, len(s.Documents), len(docs))
+	}
+	for i, d := range s.Documents {
+		if d.DocumentID != docs[i].ID || len(d.SHA256) != 64 || d.Signatures != len(c.created.Parties) {
+			return nil, fmt.Errorf("%w: sealed document %d (%s) does not match document %s signed by %d parties", event.ErrInvalid, i, d.DocumentID, docs[i].ID, len(c.created.Parties))
+		}
+	}
+	if len(s.CertificateSHA256) != 64 {
+		return nil, fmt.Errorf("%w: no certificate of completion", event.ErrInvalid)
+	}
+	s.Attempt, s.SealedAt = len(c.failures)+1, ts(now)
+	return []Event{s, ContractCompleted{CompletedAt: ts(now)}}, nil
+}
+
+// SealingFailed records a failed attempt at the final documents and when
+// the next one is due; the contract stays "sealing".
+func (c *Contract) SealingFailed(step, reason string, now time.Time) ([]Event, error) {
+	if !c.Exists() {
+		return nil, errNotFound
+	}
+	if c.status != StatusSealing {
+		return nil, errNotSealing
+	}
+	attempt := len(c.failures) + 1
+	if r := []rune(reason); len(r) > MaxReasonRunes {
+		reason = string(r[:MaxReasonRunes])
+	}
+	return []Event{ContractSealingFailed{Attempt: attempt, Step: step, Reason: reason, FailedAt: ts(now), RetryAt: ts(SealingRetryAt(attempt, now))}}, nil
 }
 
 func (c *Contract) checkActing(partyID string, s Signer, now time.Time) (Party, error) {

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -23,6 +24,9 @@ const (
 	TypeContractRevoked              = "ContractRevoked"
 	TypeContractExpired              = "ContractExpired"
 	TypeContractCompleted            = "ContractCompleted"
+	TypeContractFullySigned          = "ContractFullySigned"
+	TypeContractSealed               = "ContractSealed"
+	TypeContractSealingFailed        = "ContractSealingFailed"
 
 	// "contractno-<number>": makes each contract number unique.
 	TypeContractNumberReserved = "ContractNumberReserved"
@@ -141,6 +145,15 @@ type SignatureUse struct {
 // Willingness methods of signing.
 const WillingnessSMSCode = "sms_code"
 
+// Willingness is how a signer showed they meant to sign (意愿性校验): the
+// method, the channel the code went through and when it was checked.
+// Schema v1 of PartySigned stored only the method, as a string.
+type Willingness struct {
+	Method     string    `json:"method"`
+	Channel    string    `json:"channel,omitempty"` // "sms" or "email"; "" when recorded by v1
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
+}
+
 // PartySigned: a party signed, by whom, with what, proven how, on which
 // documents, from where and when.
 type PartySigned struct {
@@ -150,7 +163,7 @@ type PartySigned struct {
 	EnterpriseID    string         `json:"enterprise_id,omitempty"`
 	Seal            *SealUse       `json:"seal,omitempty"`
 	Signature       *SignatureUse  `json:"signature,omitempty"`
-	Willingness     string         `json:"willingness"`
+	Willingness     Willingness    `json:"willingness"`
 	Documents       []DocumentHash `json:"documents"`
 	ClientIP        string         `json:"client_ip"`
 	SignedAt        time.Time      `json:"signed_at"`
@@ -183,9 +196,56 @@ type ContractExpired struct {
 	Approvers []string `json:"approvers,omitempty"`
 }
 
-// ContractCompleted: every party signed.
+// ContractCompleted: every party signed and, since sealing exists, the
+// final signed documents were produced (ContractSealed, in the same append).
 type ContractCompleted struct {
 	CompletedAt time.Time `json:"completed_at"`
+}
+
+// ContractFullySigned: the last party signed (in the same append as its
+// PartySigned); the final documents are due, and until ContractSealed the
+// contract is "sealing".
+type ContractFullySigned struct {
+	SignedAt time.Time `json:"signed_at"`
+}
+
+// SealedDocument is a document as finally produced: every seal and
+// signature stamped, then digitally signed once per party.
+type SealedDocument struct {
+	DocumentID string `json:"document_id"`
+	Name       string `json:"name"`
+	SHA256     string `json:"sha256"`
+	Size       int64  `json:"size"`
+	Signatures int    `json:"signatures"`
+}
+
+// CertificateRef names a signing certificate used on the documents.
+type CertificateRef struct {
+	Subject string `json:"subject"` // "enterprise-<id>" or "account-<id>"
+	PartyID string `json:"party_id"`
+	Serial  string `json:"serial"`
+	SHA256  string `json:"sha256"` // of the DER certificate
+}
+
+// ContractSealed: the final documents exist, stored content-addressed,
+// with the certificate of completion and the timestamp tokens.
+type ContractSealed struct {
+	Documents         []SealedDocument `json:"documents"`
+	CertificateSHA256 string           `json:"certificate_sha256"` // certificate of completion (PDF)
+	Certificates      []CertificateRef `json:"certificates"`
+	Timestamps        []string         `json:"timestamps"` // SHA-256 of each RFC 3161 token, stored as blobs
+	Attempt           int              `json:"attempt"`
+	SealedAt          time.Time        `json:"sealed_at"`
+}
+
+// ContractSealingFailed: producing the final documents failed; the
+// contract stays "sealing" and the attempt is retried.
+type ContractSealingFailed struct {
+	Attempt  int       `json:"attempt"`
+	Step     string    `json:"step"`
+	Reason   string    `json:"reason"`
+	FailedAt time.Time `json:"failed_at"`
+	RetryAt  time.Time `json:"retry_at"`
 }
 
 // ContractNumberReserved opens "contractno-<number>".
@@ -205,6 +265,9 @@ func (ContractRevoked) EventType() string              { return TypeContractRevo
 func (ContractExpired) EventType() string              { return TypeContractExpired }
 func (ContractCompleted) EventType() string            { return TypeContractCompleted }
 func (ContractNumberReserved) EventType() string       { return TypeContractNumberReserved }
+func (ContractFullySigned) EventType() string          { return TypeContractFullySigned }
+func (ContractSealed) EventType() string               { return TypeContractSealed }
+func (ContractSealingFailed) EventType() string        { return TypeContractSealingFailed }
 
 // ErrUnknownEvent: a stored type (or schema version) this package does not know.
 var ErrUnknownEvent = fmt.Errorf("%w: unknown contract event", event.ErrInvalid)
@@ -216,12 +279,15 @@ var codec = func() *event.Codec[Event] {
 	event.Register[ContractApproved](c, TypeContractApproved)
 	event.Register[ContractApprovalRejected](c, TypeContractApprovalRejected)
 	event.Register[ContractSent](c, TypeContractSent)
-	event.Register[PartySigned](c, TypePartySigned)
+	event.RegisterVersion[PartySigned](c, TypePartySigned, 2, map[int]func([]byte) (Event, error){1: upcastPartySignedV1})
 	event.Register[PartyRejected](c, TypePartyRejected)
 	event.Register[ContractRevoked](c, TypeContractRevoked)
 	event.Register[ContractExpired](c, TypeContractExpired)
 	event.Register[ContractCompleted](c, TypeContractCompleted)
 	event.Register[ContractNumberReserved](c, TypeContractNumberReserved)
+	event.Register[ContractFullySigned](c, TypeContractFullySigned)
+	event.Register[ContractSealed](c, TypeContractSealed)
+	event.Register[ContractSealingFailed](c, TypeContractSealingFailed)
 	return c
 }()
 
@@ -241,3 +307,18 @@ func NewEvent(id string, e Event, meta event.Metadata) (event.New, error) {
 
 // IsUnknownEvent reports whether err says an event type or version is unknown.
 func IsUnknownEvent(err error) bool { return codec.IsUnknown(err) }
+
+// upcastPartySignedV1 reads a v1 PartySigned, whose willingness was only
+// the method's name; the channel and time were not recorded then.
+func upcastPartySignedV1(data []byte) (Event, error) {
+	var v1 struct {
+		PartySigned
+		Willingness string `json:"willingness"`
+	}
+	if err := json.Unmarshal(data, &v1); err != nil {
+		return nil, err
+	}
+	e := v1.PartySigned
+	e.Willingness = Willingness{Method: v1.Willingness}
+	return e, nil
+}

@@ -79,7 +79,16 @@ const (
 	rejectedPrefix = "rejected:" // + party ID: Rejection JSON
 	sentPrefix     = "sent:"     // + document ID: SHA-256 as sent
 	latestPrefix   = "latest:"   // + document ID: SHA-256 after the last signature
+	finalPrefix    = "final:"    // + document ID: SHA-256 of the sealed (stamped and signed) PDF
 )
+
+// sealingKey indexes contracts whose final documents are due, scored by
+// when the next attempt is (milliseconds).
+const sealingKey = "sealing"
+
+// sealingGrace is how long the attempt made at the last signature has
+// before the sealing policy tries again.
+const sealingGrace = time.Minute
 
 // storedParty is a party as kept: the contact masked.
 type storedParty struct {
@@ -102,8 +111,9 @@ type Signing struct {
 	SealID          string    `json:"seal_id,omitempty"`
 	SealName        string    `json:"seal_name,omitempty"`
 	SignatureKind   string    `json:"signature_kind,omitempty"`
-	Willingness     string    `json:"willingness"`
-	ClientIP        string    `json:"client_ip,omitempty"` // masked
+	Willingness     string    `json:"willingness"`                   // method, e.g. sms_code
+	WillingnessVia  string    `json:"willingness_channel,omitempty"` // sms or email
+	ClientIP        string    `json:"client_ip,omitempty"`           // masked
 	SignedAt        time.Time `json:"signed_at"`
 }
 
@@ -236,9 +246,9 @@ func (b *builder) event(ev contract.Event) error {
 		b.history(fact{At: ev.SentAt, Type: contract.TypeContractSent, Actor: ev.SentBy})
 	case contract.PartySigned:
 		s := Signing{SignerAccountID: ev.SignerAccountID, SignerName: ev.SignerName, EnterpriseID: ev.EnterpriseID,
-			Willingness: ev.Willingness, ClientIP: maskIP(ev.ClientIP), SignedAt: ev.SignedAt.UTC()}
+			Willingness: ev.Willingness.Method, WillingnessVia: ev.Willingness.Channel, ClientIP: maskIP(ev.ClientIP), SignedAt: ev.SignedAt.UTC()}
 		f := fact{At: ev.SignedAt, Type: contract.TypePartySigned, Actor: ev.SignerAccountID, ActorName: ev.SignerName,
-			PartyID: ev.PartyID, Willingness: ev.Willingness}
+			PartyID: ev.PartyID, Willingness: ev.Willingness.Method}
 		if ev.Seal != nil {
 			s.SealID, s.SealName, f.Seal = ev.Seal.SealID, ev.Seal.Name, ev.Seal.Name
 		}
@@ -276,9 +286,27 @@ func (b *builder) event(ev contract.Event) error {
 		b.end(contract.StatusExpired, ev.ExpiredAt, "", "")
 		d := ev.Deadline.UTC()
 		b.history(fact{At: ev.ExpiredAt, Type: contract.TypeContractExpired, Deadline: &d})
+	case contract.ContractFullySigned:
+		// Off the deadline index; on the sealing one, due a minute from now
+		// in case the attempt made at once never records its outcome.
+		b.hset("status", string(contract.StatusSealing), "fully_signed_at", ts(ev.SignedAt))
+		b.add(projections.ZRem(dueKey(b.id), b.id), projections.ZAdd(sealingKey, float64(ev.SignedAt.Add(sealingGrace).UnixMilli()), b.id))
+		b.history(fact{At: ev.SignedAt, Type: contract.TypeContractFullySigned})
+	case contract.ContractSealingFailed:
+		b.hset("status", string(contract.StatusSealing), "sealing_attempts", ev.Attempt, "sealing_failed_at", ts(ev.FailedAt),
+			"sealing_step", ev.Step, "sealing_reason", scrub(ev.Reason), "sealing_retry_at", ts(ev.RetryAt))
+		b.add(projections.ZRem(dueKey(b.id), b.id), projections.ZAdd(sealingKey, float64(ev.RetryAt.UnixMilli()), b.id))
+		b.history(fact{At: ev.FailedAt, Type: contract.TypeContractSealingFailed, Count: ev.Attempt, Reason: scrub(ev.Reason)})
+	case contract.ContractSealed:
+		for _, d := range ev.Documents {
+			b.hset(finalPrefix+d.DocumentID, d.SHA256)
+		}
+		b.hset("sealed_at", ts(ev.SealedAt), "certificate_sha256", ev.CertificateSHA256, "sealing_attempts", ev.Attempt)
+		b.add(projections.ZRem(sealingKey, b.id))
+		b.history(fact{At: ev.SealedAt, Type: contract.TypeContractSealed, Count: len(ev.Documents)})
 	case contract.ContractCompleted:
 		b.hset("status", string(contract.StatusCompleted), "completed_at", ts(ev.CompletedAt))
-		b.add(projections.ZRem(dueKey(b.id), b.id))
+		b.add(projections.ZRem(dueKey(b.id), b.id), projections.ZRem(sealingKey, b.id))
 		b.history(fact{At: ev.CompletedAt, Type: contract.TypeContractCompleted})
 	default:
 		return fmt.Errorf("decoded %T", ev)

@@ -166,21 +166,21 @@ func sent(min int) contract.ContractSent {
 
 func signedA(min int) contract.PartySigned {
 	return contract.PartySigned{PartyID: "role-a", SignerAccountID: acctWang, SignerName: "王五", EnterpriseID: "ent-party",
-		Seal: &contract.SealUse{SealID: "seal-1", Name: "合同专用章", File: layout.File{SHA256: "sha-seal"}}, Willingness: contract.WillingnessSMSCode,
+		Seal: &contract.SealUse{SealID: "seal-1", Name: "合同专用章", File: layout.File{SHA256: "sha-seal"}}, Willingness: contract.Willingness{Method: contract.WillingnessSMSCode, Channel: "sms"},
 		Documents: []contract.DocumentHash{{DocumentID: "doc-1", SHA256: "sha-a-1"}, {DocumentID: "doc-2", SHA256: "sha-a-2"}},
 		ClientIP:  ipWang, SignedAt: at(min)}
 }
 
 func signedB(min int) contract.PartySigned {
 	return contract.PartySigned{PartyID: "role-b", SignerAccountID: acctZhang, SignerName: "张三",
-		Signature: &contract.SignatureUse{Kind: "typed", Text: "张三"}, Willingness: contract.WillingnessSMSCode,
+		Signature: &contract.SignatureUse{Kind: "typed", Text: "张三"}, Willingness: contract.Willingness{Method: contract.WillingnessSMSCode, Channel: "sms"},
 		Documents: []contract.DocumentHash{{DocumentID: "doc-1", SHA256: "sha-b-1"}, {DocumentID: "doc-2", SHA256: "sha-b-2"}},
 		ClientIP:  ipZhang, SignedAt: at(min)}
 }
 
 func signedC(min int) contract.PartySigned {
 	return contract.PartySigned{PartyID: "role-c", SignerAccountID: acctLi, SignerName: "李四",
-		Signature: &contract.SignatureUse{Kind: "image", File: &layout.File{SHA256: "sha-hand"}}, Willingness: contract.WillingnessSMSCode,
+		Signature: &contract.SignatureUse{Kind: "image", File: &layout.File{SHA256: "sha-hand"}}, Willingness: contract.Willingness{Method: contract.WillingnessSMSCode, Channel: "sms"},
 		Documents: []contract.DocumentHash{{DocumentID: "doc-1", SHA256: "sha-c-1"}, {DocumentID: "doc-2", SHA256: "sha-c-2"}},
 		ClientIP:  ipLi, SignedAt: at(min)}
 }

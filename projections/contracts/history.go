@@ -48,6 +48,14 @@ func summarize(f fact, v *ContractView) Summary {
 			EN: fmt.Sprintf("The signing deadline (%s) passed before every party signed", d),
 			ZH: fmt.Sprintf("签署截止时间（%s）已过，仍有签约方未签署，合同已逾期", d),
 		}
+	case contract.TypeContractFullySigned:
+		return Summary{EN: "Every party signed: the final documents are being produced", ZH: "全部签约方已签署，正在生成最终签署文件"}
+	case contract.TypeContractSealingFailed:
+		return Summary{EN: fmt.Sprintf("Producing the final documents failed (attempt %d)%s; it will be retried", f.Count, reasonEN(f.Reason)),
+			ZH: fmt.Sprintf("生成最终签署文件失败（第 %d 次）%s，将自动重试", f.Count, reasonZH(f.Reason))}
+	case contract.TypeContractSealed:
+		return Summary{EN: fmt.Sprintf("Seals and signatures stamped and %s digitally signed and timestamped, with a certificate of completion", plural(f.Count, "document", "documents")),
+			ZH: fmt.Sprintf("已加盖印章和签名，%d 份文件已数字签名并加盖时间戳，生成签署完成证明", f.Count)}
 	case contract.TypeContractCompleted:
 		return Summary{EN: "Every party signed: the contract is complete", ZH: "全部签约方已签署，合同签署完成"}
 	}

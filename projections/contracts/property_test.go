@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -90,7 +91,7 @@ func TestRandomHistories(t *testing.T) {
 			case n < 5:
 				break signing // left mid-way
 			default:
-				s := contract.PartySigned{PartyID: p.ID, SignerAccountID: "acct-" + p.ID, SignerName: p.Name, Willingness: contract.WillingnessSMSCode,
+				s := contract.PartySigned{PartyID: p.ID, SignerAccountID: "acct-" + p.ID, SignerName: p.Name, Willingness: contract.Willingness{Method: contract.WillingnessSMSCode, Channel: "sms"},
 					SignedAt: at(next())}
 				if p.Kind == layout.Enterprise {
 					s.Seal = &contract.SealUse{SealID: "seal", Name: "公章"}
@@ -99,9 +100,27 @@ func TestRandomHistories(t *testing.T) {
 				}
 				evs := []contract.Event{s}
 				if allSignedAfter(agg, p.ID) {
-					evs = append(evs, contract.ContractCompleted{CompletedAt: s.SignedAt})
+					evs = append(evs, contract.ContractFullySigned{SignedAt: s.SignedAt})
 				}
 				do(s.SignerAccountID, evs...)
+				if agg.Status() != contract.StatusSealing {
+					continue
+				}
+				// The final documents: made at once, after failures, or not yet.
+				for range rnd.IntN(3) {
+					f, err := agg.SealingFailed("sign", "tsa down", at(next()))
+					if err != nil {
+						t.Fatal(err)
+					}
+					do("", f...)
+				}
+				if rnd.IntN(3) > 0 {
+					sealed, err := agg.Seal(sealedFor(agg), at(next()))
+					if err != nil {
+						t.Fatal(err)
+					}
+					do("", sealed...)
+				}
 			}
 		}
 		all = append(all, played{id, agg, asked})
@@ -109,6 +128,10 @@ func TestRandomHistories(t *testing.T) {
 	w.sync()
 
 	due, err := w.reader.Due(w.ctx, at(deadlineMin+10), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealingDue, err := w.reader.SealingDue(w.ctx, at(1_000_000), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +180,12 @@ func TestRandomHistories(t *testing.T) {
 		if slices.Contains(due, p.id) != open {
 			t.Fatalf("contract %d (%s): due %v", i, st, slices.Contains(due, p.id))
 		}
+		if slices.Contains(sealingDue, p.id) != (st == contract.StatusSealing) {
+			t.Fatalf("contract %d (%s): due for sealing %v", i, st, !(st == contract.StatusSealing))
+		}
+		if sealed, _ := p.agg.Sealing(); (sealed != nil) != (v.Sealing != nil && v.Sealing.SealedAt != nil) {
+			t.Fatalf("contract %d (%s): sealed %v, view %+v", i, st, sealed, v.Sealing)
+		}
 		for _, a := range approvers {
 			want := st == contract.StatusPendingApproval && slices.Contains(p.approvers, a)
 			if slices.Contains(pending[a], p.id) != want {
@@ -166,7 +195,7 @@ func TestRandomHistories(t *testing.T) {
 	}
 	// The random histories reach every status that can last.
 	for _, s := range []contract.Status{contract.StatusPendingApproval, contract.StatusApprovalRejected, contract.StatusSigning,
-		contract.StatusCompleted, contract.StatusRejected, contract.StatusRevoked, contract.StatusExpired} {
+		contract.StatusSealing, contract.StatusCompleted, contract.StatusRejected, contract.StatusRevoked, contract.StatusExpired} {
 		if statusSeen[string(s)] == 0 {
 			t.Errorf("no history ended %s: %v", s, statusSeen)
 		}
@@ -181,4 +210,13 @@ func allSignedAfter(agg *contract.Contract, pid string) bool {
 		}
 	}
 	return true
+}
+
+// sealedFor is a sealing result that fits the contract's documents.
+func sealedFor(c *contract.Contract) contract.ContractSealed {
+	var docs []contract.SealedDocument
+	for _, d := range c.Created().Documents {
+		docs = append(docs, contract.SealedDocument{DocumentID: d.ID, Name: d.Name, SHA256: strings.Repeat("f", 64), Size: 100, Signatures: len(c.Created().Parties)})
+	}
+	return contract.ContractSealed{Documents: docs, CertificateSHA256: strings.Repeat("e", 64)}
 }

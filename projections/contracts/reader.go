@@ -54,6 +54,7 @@ type ContractView struct {
 	CreatedAt       time.Time         `json:"created_at"`
 	SentAt          *time.Time        `json:"sent_at,omitempty"`
 	CompletedAt     *time.Time        `json:"completed_at,omitempty"`
+	Sealing         *Sealing          `json:"sealing,omitempty"`
 	Ended           *Ending           `json:"ended,omitempty"`
 	Approval        *Approval         `json:"approval,omitempty"`
 	Parties         []PartyView       `json:"parties"`
@@ -62,6 +63,23 @@ type ContractView struct {
 	Values          map[string]string `json:"values"`
 	History         []HistoryEntry    `json:"history"` // oldest first
 	Version         uint64            `json:"version"` // of the contract's stream
+}
+
+// Sealing is the production of the final documents after every signature:
+// the certificate of completion once sealed, the failed attempts before.
+type Sealing struct {
+	SealedAt          *time.Time `json:"sealed_at,omitempty"`
+	CertificateSHA256 string     `json:"certificate_sha256,omitempty"`
+	Attempts          int        `json:"attempts"`
+	LastFailure       *Failure   `json:"last_failure,omitempty"`
+}
+
+// Failure is a failed sealing attempt.
+type Failure struct {
+	Step    string    `json:"step"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+	RetryAt time.Time `json:"retry_at"`
 }
 
 // Sender is who sent the contract.
@@ -122,6 +140,9 @@ type DocumentView struct {
 	layout.Document
 	SentSHA256   string `json:"sent_sha256,omitempty"`
 	SignedSHA256 string `json:"signed_sha256,omitempty"`
+	// FinalSHA256 is the sealed PDF: every seal and signature stamped,
+	// digitally signed once per party.
+	FinalSHA256 string `json:"final_sha256,omitempty"`
 }
 
 // HistoryEntry is one thing that happened, told in a sentence.
@@ -308,7 +329,15 @@ func (h hash) view() (ContractView, error) {
 		v.Values = map[string]string{}
 	}
 	for _, d := range docs {
-		v.Documents = append(v.Documents, DocumentView{Document: d, SentSHA256: h[sentPrefix+d.ID], SignedSHA256: h[latestPrefix+d.ID]})
+		v.Documents = append(v.Documents, DocumentView{Document: d, SentSHA256: h[sentPrefix+d.ID], SignedSHA256: h[latestPrefix+d.ID], FinalSHA256: h[finalPrefix+d.ID]})
+	}
+	if h["fully_signed_at"] != "" || h["sealing_attempts"] != "" {
+		s := &Sealing{SealedAt: h.timePtr("sealed_at"), CertificateSHA256: h["certificate_sha256"]}
+		s.Attempts, _ = strconv.Atoi(h["sealing_attempts"])
+		if at := h.timePtr("sealing_failed_at"); at != nil {
+			s.LastFailure = &Failure{Step: h["sealing_step"], Reason: h["sealing_reason"], At: *at, RetryAt: h.time("sealing_retry_at")}
+		}
+		v.Sealing = s
 	}
 	parties, err := h.parties()
 	if err != nil {
@@ -512,4 +541,18 @@ func (h hash) decode(f string, dst any) error {
 		return fmt.Errorf("%s: %w", f, err)
 	}
 	return nil
+}
+
+// SealingDue lists up to limit contracts whose final documents are due by
+// until: every party signed and the last attempt (if any) failed or never
+// told its outcome. The one due first comes first.
+func (r Reader) SealingDue(ctx context.Context, until time.Time, limit int) ([]string, error) {
+	if limit <= 0 {
+		return []string{}, nil
+	}
+	ids, err := r.DB.ZRangeByScore(ctx, r.key(sealingKey), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(until.UnixMilli(), 10), Count: int64(limit)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read contracts due for sealing: %w", err)
+	}
+	return ids, nil
 }
