@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -30,6 +31,7 @@ type ContractCommands struct {
 	RejectApproval Handler[RejectApproval, ContractResult]
 	SendSignCode   Handler[SendSignCode, SendSignCodeResult]
 	Sign           Handler[SignContract, ContractResult]
+	Seal           Handler[SealContract, ContractResult]
 	Reject         Handler[RejectContract, ContractResult]
 	Revoke         Handler[RevokeContract, ContractResult]
 	Expire         Handler[ExpireContract, ContractResult]
@@ -39,29 +41,32 @@ type ContractCommands struct {
 const PurposeSign = "contract-sign"
 
 type contracts struct {
-	events   EventStore
-	ids      IDs
-	clock    Clock
-	codes    CodeStore
-	senders  SenderLimit
-	notifier Notifier
-	blobs    Blobs
-	pdf      PDFInspector
-	art      Artwork
-	url      string
-	log      *slog.Logger
-	typed    sync.Map // verified name -> its stored typed signature
+	events     EventStore
+	ids        IDs
+	clock      Clock
+	codes      CodeStore
+	senders    SenderLimit
+	notifier   Notifier
+	blobs      Blobs
+	pdf        PDFInspector
+	art        Artwork
+	sealer     Sealer
+	completion CompletionRenderer
+	url        string
+	log        *slog.Logger
+	typed      sync.Map // verified name -> its stored typed signature
 }
 
 func newContractCommands(d Deps) ContractCommands {
 	c := &contracts{events: d.Events, ids: d.IDs, clock: d.Clock, codes: d.Codes, senders: d.Senders, notifier: d.Notifier,
-		blobs: d.Verification.Blobs, pdf: d.Lifecycle.PDF, art: d.Lifecycle.Art, url: strings.TrimRight(d.Lifecycle.PublicURL, "/"), log: d.Logger}
+		blobs: d.Verification.Blobs, pdf: d.Lifecycle.PDF, art: d.Lifecycle.Art, sealer: d.Lifecycle.Sealer, completion: d.Lifecycle.Completion, url: strings.TrimRight(d.Lifecycle.PublicURL, "/"), log: d.Logger}
 	return ContractCommands{
 		Send:           decorate(d, c.send),
 		Approve:        decorate(d, c.approve),
 		RejectApproval: decorate(d, c.rejectApproval),
 		SendSignCode:   decorate(d, c.sendSignCode),
 		Sign:           decorate(d, c.sign),
+		Seal:           decorate(d, c.seal),
 		Reject:         decorate(d, c.reject),
 		Revoke:         decorate(d, c.revoke),
 		Expire:         decorate(d, c.expire),
@@ -139,6 +144,11 @@ type SendContract struct {
 	ExpiresAt       *time.Time
 	// DryRun checks everything and answers what would be sent, writing nothing (确认信息).
 	DryRun bool
+	// ContractID, when given, is the new contract's ID and makes sending
+	// again harmless: the number, the quota spend and the contract's events
+	// get IDs derived from it, and a contract that exists already is
+	// answered as sent. A batch's rows are sent so (retried after a crash).
+	ContractID string
 
 	// Ad hoc only.
 	ContractType string
@@ -169,20 +179,25 @@ var errQuotaExhausted = fault.New(fault.Rule, "quota_exhausted", "No contracts a
 
 func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractResult, error) {
 	now := c.clock.Now()
+	if res, done, err := c.sentBefore(ctx, cmd); done || err != nil {
+		return res, err
+	}
 	sender, ent, acct, err := c.sender(ctx, cmd.Actor.AccountID, cmd.EnterpriseID)
 	if err != nil {
 		return SendContractResult{}, err
 	}
 	// Quota first: with none left nothing is read, stored or written.
-	used, _, err := QuotaUsed(ctx, c.events, quotaStream(quotaOf(sender)))
+	used, ledger, err := QuotaUsed(ctx, c.events, quotaStream(quotaOf(sender)))
 	if err != nil {
 		return SendContractResult{}, err
 	}
 	if (ent != nil && ent.QuotaLeft(used) <= 0) || (ent == nil && acct.QuotaLeft(used) <= 0) {
-		return SendContractResult{}, errQuotaExhausted
+		if paid, err := c.quotaSpent(ctx, cmd.Actor, sender, cmd.ContractID, ledger, now); err != nil || !paid {
+			return SendContractResult{}, cmp.Or(err, error(errQuotaExhausted))
+		}
 	}
 	var uploads [][]byte
-	spec := contract.Spec{ContractID: c.ids.NewID(), Title: cmd.Title, Sender: sender, Parties: cmd.Parties, Values: cmd.Values,
+	spec := contract.Spec{ContractID: cmp.Or(cmd.ContractID, c.ids.NewID()), Title: cmd.Title, Sender: sender, Parties: cmd.Parties, Values: cmd.Values,
 		SigningDeadline: cmd.SigningDeadline, ExpiresAt: cmd.ExpiresAt}
 	if cmd.TemplateID != "" {
 		if len(cmd.Documents)+len(cmd.Roles)+len(cmd.Fields) > 0 || cmd.ContractType != "" || cmd.Sequential {
@@ -208,7 +223,7 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 		return SendContractResult{}, err
 	}
 	// Check the whole spec before anything is written.
-	spec.Number = contract.Number(now, randomBytes(5))
+	spec.Number = contract.Number(now, numberRandom(cmd.ContractID, 0))
 	opened, err := contract.Create(spec, now)
 	if err != nil {
 		return SendContractResult{}, err
@@ -235,7 +250,7 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 	meta := cmd.Actor.meta(now, sender.EnterpriseID)
 	// A unique number: reserve its stream; on the rare clash draw again.
 	for attempt := 0; ; attempt++ {
-		_, err := appendTo(ctx, c, contract.NumberStream(spec.Number), event.NoStream, contract.NewEvent,
+		_, err := appendEvents(ctx, c.events, c.idsFor(cmd.ContractID, "number:"+spec.Number), contract.NumberStream(spec.Number), event.NoStream, contract.NewEvent,
 			[]contract.Event{contract.ContractNumberReserved{ContractID: spec.ContractID, ReservedAt: now.UTC()}}, meta)
 		if err == nil {
 			break
@@ -243,7 +258,7 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 		if !errors.Is(err, event.ErrConcurrency) || attempt == 4 {
 			return SendContractResult{}, err
 		}
-		spec.Number = contract.Number(now, randomBytes(5))
+		spec.Number = contract.Number(now, numberRandom(cmd.ContractID, attempt+1))
 	}
 	created.Number = spec.Number
 	k := contract.New()
@@ -262,7 +277,7 @@ func (c *contracts) send(ctx context.Context, cmd SendContract) (SendContractRes
 	if err != nil {
 		return SendContractResult{}, err
 	}
-	pos, err := appendTo(ctx, c, contract.StreamOf(spec.ContractID), event.NoStream, contract.NewEvent, append([]contract.Event{created}, evs...), meta)
+	pos, err := appendEvents(ctx, c.events, c.idsFor(cmd.ContractID, "contract"), contract.StreamOf(spec.ContractID), event.NoStream, contract.NewEvent, append([]contract.Event{created}, evs...), meta)
 	if err != nil {
 		return SendContractResult{}, err
 	}
@@ -401,15 +416,15 @@ func (c *contracts) useQuota(ctx context.Context, a Actor, s contract.Sender, co
 		if ent != nil {
 			evs, err := ent.UseQuota(a.AccountID, contractID, used, now)
 			if err != nil {
-				return 0, err
+				return 0, c.unlessSpent(ctx, a, s, contractID, version, now, err)
 			}
-			return appendTo(ctx, c, stream, after(version), enterprise.NewEvent, evs, meta)
+			return appendEvents(ctx, c.events, spendIDs(contractID), stream, after(version), enterprise.NewEvent, evs, meta)
 		}
 		evs, err := acct.UseQuota(contractID, used, now)
 		if err != nil {
-			return 0, err
+			return 0, c.unlessSpent(ctx, a, s, contractID, version, now, err)
 		}
-		return appendTo(ctx, c, stream, after(version), account.NewEvent, evs, meta)
+		return appendEvents(ctx, c.events, spendIDs(contractID), stream, after(version), account.NewEvent, evs, meta)
 	})
 	return err
 }
@@ -624,7 +639,10 @@ func (c *contracts) sign(ctx context.Context, cmd SignContract) (ContractResult,
 	if err != nil {
 		return ContractResult{}, err
 	}
-	signing := contract.Signing{PartyID: cmd.PartyID, Signer: s, ClientIP: cmd.Actor.ClientIP}
+	signing := contract.Signing{PartyID: cmd.PartyID, Signer: s, ClientIP: cmd.Actor.ClientIP, Channel: "sms"}
+	if acct.Login().Kind() == account.Email {
+		signing.Channel = "email"
+	}
 	switch p.Kind {
 	case layout.Enterprise:
 		if cmd.SealID == "" {
@@ -674,14 +692,18 @@ func (c *contracts) sign(ctx context.Context, cmd SignContract) (ContractResult,
 	}
 	next := k.NextAfter(evs)
 	k = c.applied(k, evs)
-	if k.Status() == contract.StatusCompleted {
-		cr := k.Created()
-		c.notifyAccounts(ctx, []string{k.Sender().AccountID}, "合同已完成 Contract completed",
-			fmt.Sprintf("合同《%s》(%s) 各方已签署完成 / has been signed by every party: %s", cr.Title, cr.Number, c.link(cmd.ContractID)))
-	} else {
+	if k.Status() != contract.StatusSealing {
 		c.notifyParties(ctx, k, next)
+		return ContractResult{ContractID: cmd.ContractID, Status: k.Status(), Written: Written{pos}}, nil
 	}
-	return ContractResult{ContractID: cmd.ContractID, Status: k.Status(), Written: Written{pos}}, nil
+	// The last signature: the final documents now. A failure is recorded
+	// and retried by the sealing policy; the signature itself stands.
+	sealed, err := c.seal(ctx, SealContract{Actor: Actor{ClientIP: cmd.Actor.ClientIP}, ContractID: cmd.ContractID})
+	if err != nil {
+		c.log.WarnContext(ctx, "final documents not produced at the last signature", slog.String("contract", cmd.ContractID), slog.Any("error", err))
+		return ContractResult{ContractID: cmd.ContractID, Status: contract.StatusSealing, Written: Written{max(pos, sealed.Position)}}, nil
+	}
+	return ContractResult{ContractID: cmd.ContractID, Status: sealed.Status, Written: Written{max(pos, sealed.Position)}}, nil
 }
 
 // typedSignature draws and stores a name's typed signature once per

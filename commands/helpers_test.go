@@ -21,6 +21,7 @@ import (
 	"signet/infra/carrier"
 	"signet/infra/clock"
 	"signet/infra/codes"
+	"signet/infra/completion"
 	"signet/infra/eventstore/sqlite"
 	"signet/infra/face"
 	"signet/infra/letter"
@@ -28,9 +29,31 @@ import (
 	"signet/infra/ocr"
 	"signet/infra/password"
 	"signet/infra/pdfdoc"
+	"signet/infra/pki"
 	"signet/infra/redisdb/redistest"
 	"signet/infra/registry"
+	"signet/infra/sealing"
+	"signet/infra/tsa"
 )
+
+// testSealer is a real sealer: its own certificate authority and timestamp
+// authority in the test's directory.
+func testSealer(t *testing.T, art *artwork.Artwork) *sealing.Sealer {
+	t.Helper()
+	ca, err := pki.Open(t.TempDir(), []byte("test key store secret"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, chain, _, err := ca.TimestampSigner(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tsa.New(key, chain[0], chain, time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealing.New(ca, ts, art, nil)
+}
 
 var ctx = context.Background()
 
@@ -107,7 +130,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 			PlatformAccount: enterprise.PlatformAccount{Holder: "签网科技（演示）有限公司", AccountNumber: "10450000000000001"},
 			RenderLetter:    letter.Render, PlatformName: "signet",
 		},
-		Lifecycle: commands.LifecycleDeps{PDF: pdfdoc.New(), Art: art},
+		Lifecycle: commands.LifecycleDeps{PDF: pdfdoc.New(), Art: art, Sealer: testSealer(t, art), Completion: completion.Render},
 		Events:    store, Notifier: w.notes, Codes: w.codes, Senders: w.senders, Hasher: hasher, Throttle: w.throttle, Tokens: w.issuer,
 		Clock: w.clock, Metrics: w.metrics, PrivacyPolicyVersion: "2026-01",
 		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

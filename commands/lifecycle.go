@@ -28,6 +28,9 @@ type LifecycleDeps struct {
 	Art Artwork
 	// PublicURL prefixes the links in notifications, e.g. "https://sign.example.com".
 	PublicURL string
+	// Sealer and Completion produce the final documents after the last signature.
+	Sealer     Sealer
+	Completion CompletionRenderer
 }
 
 func (l LifecycleDeps) check() error {
@@ -37,6 +40,9 @@ func (l LifecycleDeps) check() error {
 	}
 	if l.Art == nil {
 		errs = append(errs, errors.New("commands: lifecycle needs Art"))
+	}
+	if l.Sealer == nil || l.Completion == nil {
+		errs = append(errs, errors.New("commands: lifecycle needs Sealer and Completion"))
 	}
 	return errors.Join(errs...)
 }

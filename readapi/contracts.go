@@ -59,6 +59,7 @@ func (a *api) registerContracts(r *mux.Router) {
 	get("/api/v1/approvals", a.approvals)
 	if a.Files != nil {
 		get("/api/v1/contracts/{id}/documents/{doc}", a.contractDocument)
+		get("/api/v1/contracts/{id}/certificate", a.contractCertificate)
 	}
 	if a.Templates != nil {
 		get("/api/v1/templates", a.templateList)
@@ -116,9 +117,16 @@ func (a *api) contract(w http.ResponseWriter, r *http.Request) {
 	answer(w, r, v, err)
 }
 
-// contractDocument serves a document as it was sent (before sending, as the
-// sender uploaded it: what approvers approve).
+// contractDocument serves a document: once the contract is completed, the
+// final PDF (stamped, digitally signed and timestamped); before, or with
+// ?version=sent, as it was sent (before sending, as the sender uploaded it:
+// what approvers approve).
 func (a *api) contractDocument(w http.ResponseWriter, r *http.Request) {
+	version := r.URL.Query().Get("version")
+	if version != "" && version != "sent" && version != "final" {
+		answer(w, r, nil, fault.Invalidf("version", "invalid_version", "version is \"sent\" (the document as sent) or \"final\" (stamped and digitally signed)."))
+		return
+	}
 	id, err := a.contractAccess(r)
 	if err != nil {
 		answer(w, r, nil, err)
@@ -131,12 +139,41 @@ func (a *api) contractDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	doc := mux.Vars(r)["doc"]
 	for _, d := range v.Documents {
-		if d.ID == doc {
-			a.serveDocument(w, r, cmp.Or(d.SentSHA256, d.File.SHA256), d.Name)
-			return
+		if d.ID != doc {
+			continue
 		}
+		switch {
+		case version == "final" && d.FinalSHA256 == "":
+			answer(w, r, nil, errNotSealed)
+		case version != "sent" && d.FinalSHA256 != "":
+			a.serveDocument(w, r, d.FinalSHA256, d.Name)
+		default:
+			a.serveDocument(w, r, cmp.Or(d.SentSHA256, d.File.SHA256), d.Name)
+		}
+		return
 	}
 	answer(w, r, nil, errNoSuchDocument)
+}
+
+var errNotSealed = fault.New(fault.Conflict, "not_completed", "The final signed documents exist once every party has signed and the contract is completed.")
+
+// contractCertificate serves the certificate of completion (签署完成证明).
+func (a *api) contractCertificate(w http.ResponseWriter, r *http.Request) {
+	id, err := a.contractAccess(r)
+	if err != nil {
+		answer(w, r, nil, err)
+		return
+	}
+	v, err := a.Contracts.Contract(r.Context(), id)
+	if err != nil {
+		answer(w, r, nil, err)
+		return
+	}
+	if v.Sealing == nil || v.Sealing.CertificateSHA256 == "" {
+		answer(w, r, nil, errNotSealed)
+		return
+	}
+	a.serveDocument(w, r, v.Sealing.CertificateSHA256, "签署完成证明 "+v.Number)
 }
 
 func (a *api) approvals(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ func (a *api) registerContracts(r *mux.Router, d Deps) {
 	r.Handle("/api/v1/contracts/{id}/approval", auth(http.HandlerFunc(a.approveContract))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/approval-rejection", auth(http.HandlerFunc(a.rejectApproval))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/revocation", auth(http.HandlerFunc(a.revokeContract))).Methods(http.MethodPost)
+	r.Handle("/api/v1/contracts/{id}/sealing", auth(http.HandlerFunc(a.retrySealing))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/parties/{party}/sign-code", auth(http.HandlerFunc(a.sendSignCode))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/parties/{party}/signature", auth(http.HandlerFunc(a.signContract))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/parties/{party}/rejection", auth(http.HandlerFunc(a.rejectContract))).Methods(http.MethodPost)
@@ -245,6 +246,19 @@ func (a *api) revokeContract(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := a.cmds.Contracts.Revoke.Handle(r.Context(), commands.RevokeContract{Actor: actor(r), ContractID: mux.Vars(r)["id"], Reason: req.Reason})
+	a.contractResult(w, r, res, err)
+}
+
+// retrySealing tries the final documents again now, instead of at the
+// policy's next attempt.
+func (a *api) retrySealing(w http.ResponseWriter, r *http.Request) {
+	if !emptyBody(w, r) {
+		return
+	}
+	res, err := a.cmds.Contracts.Seal.Handle(r.Context(), commands.SealContract{Actor: actor(r), ContractID: mux.Vars(r)["id"]})
+	if _, refused := fault.As(err); err != nil && !refused {
+		err = fault.New(fault.Unavailable, "sealing_failed", "The final documents could not be produced this time; the failure is recorded in the contract's sealing status and will be retried.")
+	}
 	a.contractResult(w, r, res, err)
 }
 

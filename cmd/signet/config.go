@@ -28,6 +28,9 @@ type config struct {
 	PublicURL     string        // SIGNET_PUBLIC_URL: how providers reach this server (callbacks)
 	FaceSecret    string        // SIGNET_FACE_CALLBACK_SECRET: default derived from the token key
 	BankSecret    string        // SIGNET_BANK_CALLBACK_SECRET: default derived from the token key
+	KeySecret     string        // SIGNET_KEY_SECRET: seals the key store; default derived from the token key
+	CACert        string        // SIGNET_CA_CERT: PEM file of a root CA to issue from; default: created in the data dir
+	CAKey         string        // SIGNET_CA_KEY: PEM file of that root's private key
 }
 
 func env(name, def string) string {
@@ -78,6 +81,9 @@ func (c *config) flags(fs *flag.FlagSet, listen bool) {
 		fs.StringVar(&c.BankSecret, "bank-callback-secret", env("SIGNET_BANK_CALLBACK_SECRET", ""), "HMAC secret of bank callbacks (SIGNET_BANK_CALLBACK_SECRET; default: derived from the token key)")
 		fs.DurationVar(&c.ReadWait, "read-wait", envDuration("SIGNET_READ_WAIT", 5*time.Second), "longest a read waits for Signet-Wait-For (SIGNET_READ_WAIT)")
 	}
+	fs.StringVar(&c.KeySecret, "key-secret", env("SIGNET_KEY_SECRET", ""), "secret that seals the signing keys at rest (SIGNET_KEY_SECRET; default: derived from the token key)")
+	fs.StringVar(&c.CACert, "ca-cert", env("SIGNET_CA_CERT", ""), "PEM file of the root CA certificate to issue signing certificates from (SIGNET_CA_CERT; default: a root created in the data dir)")
+	fs.StringVar(&c.CAKey, "ca-key", env("SIGNET_CA_KEY", ""), "PEM file of that root CA's private key (SIGNET_CA_KEY)")
 	fs.StringVar(&c.Data, "data", env("SIGNET_DATA", "./data"), "data directory: SQLite event store, keys (SIGNET_DATA)")
 	fs.StringVar(&c.EventStoreURL, "eventstore-url", env("SIGNET_EVENTSTORE_URL", ""), "EventStoreDB URL, e.g. esdb://127.0.0.1:2113?tls=false (SIGNET_EVENTSTORE_URL; default: SQLite in the data dir)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("SIGNET_REDIS_URL", ""), "Redis URL, e.g. redis://127.0.0.1:6379/0 (SIGNET_REDIS_URL; default: in-process Redis, serve only)")

@@ -122,6 +122,21 @@ type contractView struct {
 			Zh string `json:"zh"`
 		} `json:"summary"`
 	} `json:"history"`
+	Documents []struct {
+		ID          string `json:"id"`
+		SentSHA256  string `json:"sent_sha256"`
+		FinalSHA256 string `json:"final_sha256"`
+	} `json:"documents"`
+	Sealing *struct {
+		SealedAt          *time.Time `json:"sealed_at"`
+		CertificateSHA256 string     `json:"certificate_sha256"`
+		Attempts          int        `json:"attempts"`
+		LastFailure       *struct {
+			Step    string    `json:"step"`
+			Reason  string    `json:"reason"`
+			RetryAt time.Time `json:"retry_at"`
+		} `json:"last_failure"`
+	} `json:"sealing"`
 }
 
 func (v *vclient) contract(id string) (contractView, string) {
@@ -247,7 +262,7 @@ func TestSequentialContractFromTemplateToAPerson(t *testing.T) {
 	if got := e.contractEvents(id); len(got) != len(before) {
 		t.Fatalf("a refused signature wrote %v", got[len(before):])
 	}
-	want := "ContractCreated,ContractSent,PartySigned,PartySigned,ContractCompleted"
+	want := "ContractCreated,ContractSent,PartySigned,PartySigned,ContractFullySigned,ContractSealed,ContractCompleted"
 	if got := strings.Join(before, ","); got != want {
 		t.Fatalf("events %s, want %s", got, want)
 	}
@@ -267,10 +282,27 @@ func TestSequentialContractFromTemplateToAPerson(t *testing.T) {
 	stranger := newUser(t, e, "13512345999")
 	stranger.refused(http.MethodGet, "/api/v1/contracts/"+id, nil, http.StatusForbidden, "not_a_party")
 	// The original PDF as sent.
-	r := person.call(http.MethodGet, "/api/v1/contracts/"+id+"/documents/"+tpl.doc, nil, http.StatusOK)
-	if !strings.HasPrefix(string(r.Body), "%PDF-") || r.Header.Get("Content-Type") != "application/pdf" {
+	r := person.call(http.MethodGet, "/api/v1/contracts/"+id+"/documents/"+tpl.doc+"?version=sent", nil, http.StatusOK)
+	if !strings.HasPrefix(string(r.Body), "%PDF-") || r.Header.Get("Content-Type") != "application/pdf" || sha(r.Body) != v.Documents[0].SentSHA256 {
 		t.Fatalf("document download: %s %q", r.Header.Get("Content-Type"), r.Body[:min(20, len(r.Body))])
 	}
+	// The final PDF: stamped, and signed by both parties, the person first.
+	final := person.call(http.MethodGet, "/api/v1/contracts/"+id+"/documents/"+tpl.doc, nil, http.StatusOK).Body
+	if sha(final) != v.Documents[0].FinalSHA256 || v.Sealing == nil || v.Sealing.SealedAt == nil {
+		t.Fatalf("final document %s, view %+v", sha(final), v.Documents[0])
+	}
+	sigs := validSignatures(t, e, final)
+	if len(sigs) != 2 || sigs[0] != "林某某" || sigs[1] != "杭州井然食品贸易有限公司" {
+		t.Fatalf("signers %q", sigs)
+	}
+	cert := boss.call(http.MethodGet, "/api/v1/contracts/"+id+"/certificate", nil, http.StatusOK).Body
+	if sha(cert) != v.Sealing.CertificateSHA256 {
+		t.Fatalf("certificate of completion %s, recorded %s", sha(cert), v.Sealing.CertificateSHA256)
+	}
+	if text := pdfText(t, cert); !strings.Contains(text, number) || !strings.Contains(text, "林某某") || strings.Contains(text, personPhone) {
+		t.Fatalf("certificate of completion text:\n%s", text)
+	}
+	stranger.refused(http.MethodGet, "/api/v1/contracts/"+id+"/certificate", nil, http.StatusForbidden, "not_a_party")
 }
 
 func TestParallelSigningRejectionAndRevocation(t *testing.T) {
