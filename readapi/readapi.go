@@ -87,6 +87,12 @@ type Deps struct {
 	LoginKeys LoginKeys
 	// Seals, when set, mounts the seal and signature-image routes.
 	Seals SealReader
+	// History, when set with PlatformRoles, mounts the auditors' routes:
+	// a stream's state as of a moment and its events, from the event store.
+	History History
+	// Batches, when set, mounts the batch sending routes; it needs
+	// Enterprises, Files and Templates.
+	Batches BatchReader
 }
 
 type api struct{ Deps }
@@ -115,6 +121,12 @@ func Register(r *mux.Router, d Deps) {
 	}
 	if d.Seals != nil {
 		a.registerSeals(r)
+	}
+	if d.History != nil && d.PlatformRoles != nil {
+		a.registerAudit(r)
+	}
+	if d.Batches != nil {
+		a.registerBatches(r)
 	}
 }
 
