@@ -111,6 +111,8 @@ type Deps struct {
 	Verification VerificationDeps
 	// Templates', seals', sending's and signing's ports; required by New.
 	Lifecycle LifecycleDeps
+	// Evidence bundles' parts; without Heads, exporting evidence is refused.
+	Evidence EvidenceDeps
 }
 
 func (d Deps) withDefaults() Deps {
@@ -190,6 +192,8 @@ type Commands struct {
 	Templates TemplateCommands
 	Seals     SealCommands
 	Contracts ContractCommands
+	// Batch sending from a sheet (使用excel批量发送).
+	Batches BatchCommands
 }
 
 // handlerFunc adapts a function to a Handler.
@@ -247,5 +251,6 @@ func New(d Deps) (Commands, error) {
 		Templates: newTemplateCommands(d),
 		Seals:     newSealCommands(d),
 		Contracts: newContractCommands(d),
+		Batches:   newBatchCommands(d),
 	}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"signet/domain/event"
 	"signet/domain/fault"
 	"signet/domain/layout"
+	"signet/infra/evidence"
 	"signet/infra/notify"
 )
 
@@ -32,6 +33,7 @@ type ContractCommands struct {
 	SendSignCode   Handler[SendSignCode, SendSignCodeResult]
 	Sign           Handler[SignContract, ContractResult]
 	Seal           Handler[SealContract, ContractResult]
+	Evidence       Handler[ExportEvidence, evidence.Bundle]
 	Reject         Handler[RejectContract, ContractResult]
 	Revoke         Handler[RevokeContract, ContractResult]
 	Expire         Handler[ExpireContract, ContractResult]
@@ -41,25 +43,26 @@ type ContractCommands struct {
 const PurposeSign = "contract-sign"
 
 type contracts struct {
-	events     EventStore
-	ids        IDs
-	clock      Clock
-	codes      CodeStore
-	senders    SenderLimit
-	notifier   Notifier
-	blobs      Blobs
-	pdf        PDFInspector
-	art        Artwork
-	sealer     Sealer
-	completion CompletionRenderer
-	url        string
-	log        *slog.Logger
-	typed      sync.Map // verified name -> its stored typed signature
+	events       EventStore
+	ids          IDs
+	clock        Clock
+	codes        CodeStore
+	senders      SenderLimit
+	notifier     Notifier
+	blobs        Blobs
+	pdf          PDFInspector
+	art          Artwork
+	sealer       Sealer
+	completion   CompletionRenderer
+	evidenceDeps EvidenceDeps
+	url          string
+	log          *slog.Logger
+	typed        sync.Map // verified name -> its stored typed signature
 }
 
 func newContractCommands(d Deps) ContractCommands {
 	c := &contracts{events: d.Events, ids: d.IDs, clock: d.Clock, codes: d.Codes, senders: d.Senders, notifier: d.Notifier,
-		blobs: d.Verification.Blobs, pdf: d.Lifecycle.PDF, art: d.Lifecycle.Art, sealer: d.Lifecycle.Sealer, completion: d.Lifecycle.Completion, url: strings.TrimRight(d.Lifecycle.PublicURL, "/"), log: d.Logger}
+		blobs: d.Verification.Blobs, pdf: d.Lifecycle.PDF, art: d.Lifecycle.Art, sealer: d.Lifecycle.Sealer, completion: d.Lifecycle.Completion, evidenceDeps: d.Evidence, url: strings.TrimRight(d.Lifecycle.PublicURL, "/"), log: d.Logger}
 	return ContractCommands{
 		Send:           decorate(d, c.send),
 		Approve:        decorate(d, c.approve),
@@ -67,6 +70,7 @@ func newContractCommands(d Deps) ContractCommands {
 		SendSignCode:   decorate(d, c.sendSignCode),
 		Sign:           decorate(d, c.sign),
 		Seal:           decorate(d, c.seal),
+		Evidence:       decorate(d, c.evidence),
 		Reject:         decorate(d, c.reject),
 		Revoke:         decorate(d, c.revoke),
 		Expire:         decorate(d, c.expire),

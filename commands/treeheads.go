@@ -270,3 +270,38 @@ func (t *TreeHeads) sign(size uint64) (audit.TreeHeadSigned, error) {
 	h.Signature = base64.StdEncoding.EncodeToString(sig)
 	return h, nil
 }
+
+// ProofsFor proves a run of events (one stream's, say) against one head:
+// the latest that covers the last of them, signed now if none does.
+func (t *TreeHeads) ProofsFor(ctx context.Context, envs []event.Envelope) (audit.TreeHeadSigned, []auditlog.InclusionProof, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(envs) == 0 {
+		return audit.TreeHeadSigned{}, nil, fmt.Errorf("tree heads: %w: no events to prove", event.ErrInvalid)
+	}
+	last := uint64(0)
+	idx := make([]uint64, len(envs))
+	for n, env := range envs {
+		i, err := t.index(ctx, env.Position)
+		if err != nil {
+			return audit.TreeHeadSigned{}, nil, err
+		}
+		if leaf, _ := t.tree.Merkle().Leaf(i); leaf != auditlog.LeafHash(env) || event.ChainHash(env.PrevHash, env) != env.Hash {
+			return audit.TreeHeadSigned{}, nil, fmt.Errorf("tree heads: event %s (%s@%d) is not the event stored at position %d", env.ID, env.Stream, env.Version, env.Position)
+		}
+		idx[n], last = i, max(last, i)
+	}
+	head, err := t.advance(ctx, last+1)
+	if err != nil {
+		return audit.TreeHeadSigned{}, nil, err
+	}
+	out := make([]auditlog.InclusionProof, len(envs))
+	for n, env := range envs {
+		path, err := t.tree.Merkle().InclusionProof(idx[n], head.Size)
+		if err != nil {
+			return audit.TreeHeadSigned{}, nil, err
+		}
+		out[n] = auditlog.InclusionProof{LeafIndex: idx[n], TreeSize: head.Size, Hashes: path, Head: head, Event: env}
+	}
+	return head, out, nil
+}

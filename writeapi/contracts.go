@@ -1,12 +1,16 @@
 package writeapi
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"signet/domain/contract"
 	"signet/domain/fault"
 	"signet/domain/layout"
+	"signet/infra/evidence"
 	"signet/infra/web"
 )
 
@@ -26,6 +31,7 @@ func (a *api) registerContracts(r *mux.Router, d Deps) {
 	r.Handle("/api/v1/contracts/{id}/approval-rejection", auth(http.HandlerFunc(a.rejectApproval))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/revocation", auth(http.HandlerFunc(a.revokeContract))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/sealing", auth(http.HandlerFunc(a.retrySealing))).Methods(http.MethodPost)
+	r.Handle("/api/v1/contracts/{id}/evidence", auth(http.HandlerFunc(a.contractEvidence))).Methods(http.MethodGet)
 	r.Handle("/api/v1/contracts/{id}/parties/{party}/sign-code", auth(http.HandlerFunc(a.sendSignCode))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/parties/{party}/signature", auth(http.HandlerFunc(a.signContract))).Methods(http.MethodPost)
 	r.Handle("/api/v1/contracts/{id}/parties/{party}/rejection", auth(http.HandlerFunc(a.rejectContract))).Methods(http.MethodPost)
@@ -260,6 +266,30 @@ func (a *api) retrySealing(w http.ResponseWriter, r *http.Request) {
 		err = fault.New(fault.Unavailable, "sealing_failed", "The final documents could not be produced this time; the failure is recorded in the contract's sealing status and will be retried.")
 	}
 	a.contractResult(w, r, res, err)
+}
+
+// contractEvidence answers a completed contract's evidence bundle. It is
+// on the write side because it may sign a tree head covering the contract.
+// The zip is built whole before anything is sent, so a failure is an error
+// answer, never half a bundle.
+func (a *api) contractEvidence(w http.ResponseWriter, r *http.Request) {
+	b, err := a.cmds.Contracts.Evidence.Handle(r.Context(), commands.ExportEvidence{Actor: actor(r), ContractID: mux.Vars(r)["id"]})
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := evidence.Write(&buf, b); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="evidence-`+b.ContractID+`.zip"`)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }
 
 type signCodeRequest struct {

@@ -1,16 +1,16 @@
-package letter
+package pdftext
 
 import "unicode"
 
-// printable is every code point that UniGB-UTF16-H maps to a glyph of
+// Printable is every code point that UniGB-UTF16-H maps to a glyph of
 // Adobe-GB1-4, the character collection of STSong-Light, minus the private
 // use area (meaningless in the text layer) and the eight characters beyond
 // the BMP (poppler cannot map 4-byte codes of a CID font back to text).
 // Anything else would print as an empty box or vanish from the text layer
-// of a legal document, so Render refuses it.
+// of a legal document, so renderers refuse or escape it.
 // It is derived from the Adobe CMap shipped in poppler-data; TestPrintableTable
 // checks it against that file and prints the replacement when they differ.
-var printable = &unicode.RangeTable{
+var Printable = &unicode.RangeTable{
 	R16: []unicode.Range16{
 		{0x0020, 0x007e, 1}, {0x00a0, 0x00a0, 1}, {0x00a4, 0x00a5, 1}, {0x00a7, 0x00a9, 1},
 		{0x00b0, 0x00b1, 1}, {0x00b7, 0x00b7, 1}, {0x00d7, 0x00d7, 1}, {0x00e0, 0x00e1, 1},

@@ -1,4 +1,7 @@
-package letter
+// Package pdftext writes simple text PDFs in Chinese and Latin script with
+// no font file: lines of text, rules, pages. The letter and the certificate
+// of completion are drawn with it.
+package pdftext
 
 import (
 	"bytes"
@@ -20,7 +23,7 @@ import (
 // UniGB-UTF16-H CMap itself to pick glyphs; poppler finds it in poppler-data.)
 
 const (
-	pageW, pageH = 595.0, 842.0
+	PageW, PageH = 595.0, 842.0 // A4 in points
 	fontName     = "STSong-Light"
 )
 
@@ -47,7 +50,8 @@ func advance(r rune) int {
 	return 1000
 }
 
-func textWidth(s string, size float64) float64 {
+// Width is the advance of s at size points.
+func Width(s string, size float64) float64 {
 	n := 0
 	for _, r := range s {
 		n += advance(r)
@@ -55,28 +59,34 @@ func textWidth(s string, size float64) float64 {
 	return float64(n) * size / 1000
 }
 
-type style uint8
+// Style is a run's look; the font has one face, so bold is drawn.
+type Style uint8
 
 const (
-	bold style = 1 << iota
-	underline
+	Bold Style = 1 << iota
+	Underline
 )
 
-// run is text in one style; paragraphs are slices of runs.
-type run struct {
-	text string
-	st   style
+// Run is text in one style; paragraphs are slices of runs.
+type Run struct {
+	Text  string
+	Style Style
 }
 
-type glyph struct {
-	r  rune
-	st style
+// Plain is unstyled text.
+func Plain(s string) Run { return Run{Text: s} }
+
+// Glyph is one character of a wrapped line.
+type Glyph struct {
+	R     rune
+	Style Style
 }
 
-func glyphsWidth(gs []glyph, size float64) float64 {
+// GlyphsWidth is the advance of a line at size points.
+func GlyphsWidth(gs []Glyph, size float64) float64 {
 	n := 0
 	for _, g := range gs {
-		n += advance(g.r)
+		n += advance(g.R)
 	}
 	return float64(n) * size / 1000
 }
@@ -90,28 +100,28 @@ func noLineStart(r rune) bool {
 	return strings.ContainsRune("，。、；：？！）》」』”’,.;:?!)]", r)
 }
 
-// wrap breaks runs into lines of at most width points, the first one indented.
-func wrap(runs []run, size, width, indent float64) [][]glyph {
-	var toks [][]glyph
+// Wrap breaks runs into lines of at most width points, the first one indented.
+func Wrap(runs []Run, size, width, indent float64) [][]Glyph {
+	var toks [][]Glyph
 	for _, rn := range runs {
-		for _, r := range rn.text {
-			g := glyph{r, rn.st}
-			if n := len(toks); n > 0 && wordRune(r) && wordRune(toks[n-1][len(toks[n-1])-1].r) {
+		for _, r := range rn.Text {
+			g := Glyph{r, rn.Style}
+			if n := len(toks); n > 0 && wordRune(r) && wordRune(toks[n-1][len(toks[n-1])-1].R) {
 				toks[n-1] = append(toks[n-1], g)
 				continue
 			}
-			toks = append(toks, []glyph{g})
+			toks = append(toks, []Glyph{g})
 		}
 	}
-	var lines [][]glyph
-	var line []glyph
+	var lines [][]Glyph
+	var line []Glyph
 	w, limit := 0.0, width-indent
 	for _, t := range toks {
-		tw := glyphsWidth(t, size)
+		tw := GlyphsWidth(t, size)
 		if tw > width-indent && len(t) > 1 {
 			// A word longer than a line: break it anywhere.
 			for i := range t {
-				lines, line, w, limit = place(lines, line, t[i:i+1], glyphsWidth(t[i:i+1], size), w, limit, width)
+				lines, line, w, limit = place(lines, line, t[i:i+1], GlyphsWidth(t[i:i+1], size), w, limit, width)
 			}
 			continue
 		}
@@ -120,18 +130,19 @@ func wrap(runs []run, size, width, indent float64) [][]glyph {
 	return append(lines, line)
 }
 
-func place(lines [][]glyph, line, t []glyph, tw, w, limit, width float64) ([][]glyph, []glyph, float64, float64) {
-	hang := noLineStart(t[0].r) && w <= limit+0.01 // at most one glyph hangs
+func place(lines [][]Glyph, line, t []Glyph, tw, w, limit, width float64) ([][]Glyph, []Glyph, float64, float64) {
+	hang := noLineStart(t[0].R) && w <= limit+0.01 // at most one glyph hangs
 	if w+tw > limit+0.01 && len(line) > 0 && !hang {
 		lines, line, w, limit = append(lines, line), nil, 0, width
-		if t[0].r == ' ' {
+		if t[0].R == ' ' {
 			return lines, line, w, limit
 		}
 	}
 	return lines, append(line, t...), w + tw, limit
 }
 
-func num(v float64) string {
+// Num formats a coordinate for a content stream.
+func Num(v float64) string {
 	return strconv.FormatFloat(math.Round(v*100)/100+0, 'f', -1, 64)
 }
 
@@ -146,60 +157,63 @@ func hexUTF16(s string) string {
 	return b.String()
 }
 
-// canvas is one page's content stream.
-type canvas struct{ b bytes.Buffer }
+// Canvas is one page's content stream.
+type Canvas struct{ b bytes.Buffer }
 
-func (c *canvas) f(format string, a ...any) { fmt.Fprintf(&c.b, format, a...) }
+// F appends raw content-stream operators.
+func (c *Canvas) F(format string, a ...any) { fmt.Fprintf(&c.b, format, a...) }
 
-// text draws one line with its baseline starting at (x, y).
-func (c *canvas) text(x, y, size float64, gs []glyph) {
-	c.f("BT /F1 %s Tf %s %s Td", num(size), num(x), num(y))
+// Text draws one line with its baseline starting at (x, y).
+func (c *Canvas) Text(x, y, size float64, gs []Glyph) {
+	c.F("BT /F1 %s Tf %s %s Td", Num(size), Num(x), Num(y))
 	var unders [][2]float64
-	cur := style(0)
+	cur := Style(0)
 	for i := 0; i < len(gs); {
 		j := i
-		for j < len(gs) && gs[j].st == gs[i].st {
+		for j < len(gs) && gs[j].Style == gs[i].Style {
 			j++
 		}
 		seg := gs[i:j]
-		if st := seg[0].st; st&bold != cur&bold {
-			if st&bold != 0 {
-				c.f(" 0.3 w 2 Tr") // fill and stroke: the font has no bold face
+		if st := seg[0].Style; st&Bold != cur&Bold {
+			if st&Bold != 0 {
+				c.F(" 0.3 w 2 Tr") // fill and stroke: the font has no bold face
 			} else {
-				c.f(" 0 Tr")
+				c.F(" 0 Tr")
 			}
 		}
-		cur = seg[0].st
+		cur = seg[0].Style
 		rs := make([]rune, len(seg))
 		for k, g := range seg {
-			rs[k] = g.r
+			rs[k] = g.R
 		}
-		c.f(" %s Tj", hexUTF16(string(rs)))
-		w := glyphsWidth(seg, size)
-		if cur&underline != 0 {
+		c.F(" %s Tj", hexUTF16(string(rs)))
+		w := GlyphsWidth(seg, size)
+		if cur&Underline != 0 {
 			unders = append(unders, [2]float64{x, x + w})
 		}
 		x += w
 		i = j
 	}
-	c.f(" ET\n")
+	c.F(" ET\n")
 	for _, u := range unders {
-		c.line(u[0], y-2, u[1], y-2, 0.5)
+		c.Line(u[0], y-2, u[1], y-2, 0.5)
 	}
 }
 
-func (c *canvas) str(x, y, size float64, s string) { c.text(x, y, size, toGlyphs(s)) }
+// Str draws s on one line, unstyled.
+func (c *Canvas) Str(x, y, size float64, s string) { c.Text(x, y, size, toGlyphs(s)) }
 
-func toGlyphs(s string) []glyph {
-	gs := make([]glyph, 0, len(s))
+func toGlyphs(s string) []Glyph {
+	gs := make([]Glyph, 0, len(s))
 	for _, r := range s {
-		gs = append(gs, glyph{r: r})
+		gs = append(gs, Glyph{R: r})
 	}
 	return gs
 }
 
-func (c *canvas) line(x1, y1, x2, y2, w float64) {
-	c.f("%s w %s %s m %s %s l S\n", num(w), num(x1), num(y1), num(x2), num(y2))
+// Line strokes a straight line w points wide.
+func (c *Canvas) Line(x1, y1, x2, y2, w float64) {
+	c.F("%s w %s %s m %s %s l S\n", Num(w), Num(x1), Num(y1), Num(x2), Num(y2))
 }
 
 // writer lays out objects in number order and then the xref table.
@@ -229,9 +243,10 @@ func pdfDate(t time.Time) string {
 	return fmt.Sprintf("(D:%s%c%02d'%02d')", t.Format("20060102150405"), sign, off/3600, off%3600/60)
 }
 
-// build writes the PDF. The /ID is a hash of everything before it, so equal
+// Build writes the PDF, with created (in its own zone) as the creation and
+// modification date. The /ID is a hash of everything before it, so equal
 // input gives byte-identical files.
-func build(pages []*canvas, title string, created time.Time) []byte {
+func Build(pages []*Canvas, title string, created time.Time) []byte {
 	const catalog, pagesObj, info, font = 1, 2, 3, 4
 	first := 8 // pages come after the four font objects
 	w := &writer{}
@@ -242,7 +257,7 @@ func build(pages []*canvas, title string, created time.Time) []byte {
 		kids[i] = fmt.Sprintf("%d 0 R", first+2*i)
 	}
 	w.obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 %s %s] >>",
-		strings.Join(kids, " "), len(pages), num(pageW), num(pageH)))
+		strings.Join(kids, " "), len(pages), Num(PageW), Num(PageH)))
 	date := pdfDate(created)
 	w.obj(fmt.Sprintf("<< /Title <FEFF%s> /Producer (signet) /CreationDate %s /ModDate %s >>",
 		strings.Trim(hexUTF16(title), "<>"), date, date))
@@ -274,7 +289,7 @@ func build(pages []*canvas, title string, created time.Time) []byte {
 
 // toUnicode maps every 2-byte code of UniGB-UTF16-H to the character it
 // encodes; bfrange entries may only vary in the last byte, so there is one
-// per high byte. Render prints no 4-byte (surrogate pair) codes.
+// per high byte. Printable has no 4-byte (surrogate pair) codes.
 func toUnicode() []byte {
 	var b bytes.Buffer
 	b.WriteString("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n" +

@@ -1,0 +1,317 @@
+package completion
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+)
+
+func init() { model.ConfigPath = "disable" } // keep pdfcpu out of the home directory
+
+func hexOf(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
+
+var t0 = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+
+// sample is a completed two-party contract, identifiers masked as the
+// caller is told to pass them.
+func sample() Certificate {
+	docs := []Document{
+		{ID: "doc-1", Name: "采购合同.pdf", Pages: 3, SentSHA256: hexOf("sent-1"), SignedSHA256: hexOf("signed-1")},
+		{ID: "doc-2", Name: "附件一 Appendix.pdf", Pages: 1, SentSHA256: hexOf("sent-2"), SignedSHA256: hexOf("signed-2")},
+	}
+	signed := []DocumentHash{{"doc-1", hexOf("sent-1")}, {"doc-2", hexOf("sent-2")}}
+	var evs []Event
+	for i, typ := range []string{"ContractCreated", "ContractSent", "PartySigned", "PartySigned"} {
+		evs = append(evs, Event{Position: uint64(1000 + 7*i), Version: uint64(i + 1), Type: typ, At: t0.Add(time.Duration(i) * time.Minute), Hash: hexOf(typ + fmt.Sprint(i))})
+	}
+	return Certificate{
+		Contract: Contract{
+			ID: "6f1c2a9e-4b7d-4c1e-9a51-2f3b4c5d6e7f", Number: "HT20250304-7K3M9QXA", Title: "2025 年度食品原料采购合同",
+			Status: "completed", SenderName: "林大明", SenderEnterprise: "杭州井然食品贸易有限公司",
+			TemplateID: "tpl-42", TemplateVersion: 3,
+			CreatedAt: t0, SentAt: t0.Add(time.Minute), CompletedAt: t0.Add(5 * time.Minute),
+		},
+		Documents: docs,
+		Parties: []Party{
+			{
+				Role: "甲方", Order: 1, Kind: "enterprise", SignerName: "林小明", EnterpriseName: "杭州井然食品贸易有限公司",
+				USCC: "9133**********XYZ1", Login: "138****8000", SignerAccountID: "acc-1",
+				Willingness: Willingness{Method: "sms_code", Target: "138****8000", VerifiedAt: t0.Add(2 * time.Minute)},
+				Mark:        Mark{Kind: "seal", Name: "合同专用章", ImageSHA256: hexOf("seal")},
+				SignedAt:    t0.Add(2 * time.Minute), ClientIP: "203.0.113.*", Documents: signed,
+			},
+			{
+				Role: "乙方", Order: 2, Kind: "person", SignerName: "阿依古丽·买买提", IDNumber: "650*****12X",
+				Login: "a***@example.com", SignerAccountID: "acc-2",
+				Willingness: Willingness{Method: "sms_code", Channel: "sms", Target: "139****0001", VerifiedAt: t0.Add(3 * time.Minute)},
+				Mark:        Mark{Kind: "typed_signature", Name: "阿依古丽·买买提", ImageSHA256: hexOf("sig")},
+				SignedAt:    t0.Add(3 * time.Minute), ClientIP: "2001:db8:1:2::*", Documents: signed,
+			},
+		},
+		Events:      evs,
+		GeneratedAt: t0.Add(5 * time.Minute),
+	}
+}
+
+// validate runs pdfcpu's strict validation and returns the page count.
+func validate(t testing.TB, b []byte) int {
+	t.Helper()
+	conf := model.NewDefaultConfiguration()
+	conf.ValidationMode = model.ValidationStrict
+	if err := api.Validate(bytes.NewReader(b), conf); err != nil {
+		t.Fatalf("pdfcpu validation: %v", err)
+	}
+	n, err := api.PageCount(bytes.NewReader(b), model.NewDefaultConfiguration())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// text is what pdftotext reads from the PDF (poppler-utils and
+// poppler-data, which .ci/run installs).
+func text(t testing.TB, b []byte) string {
+	t.Helper()
+	in := filepath.Join(t.TempDir(), "c.pdf")
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command("pdftotext", "-enc", "UTF-8", in, "-")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || strings.Contains(stderr.String(), "CMap") {
+		t.Fatalf("pdftotext (poppler-utils and poppler-data, installed by .ci/run): %v %s", err, stderr.String())
+	}
+	return string(out)
+}
+
+func squash(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func TestRenderTextLayer(t *testing.T) {
+	c := sample()
+	b, err := Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := validate(t, b)
+	txt := text(t, b)
+	flat := squash(txt)
+	want := []string{
+		"合同签署完成证明", "Certificate of Completion",
+		"合同名称", "Title", c.Contract.Title, c.Contract.Number, c.Contract.ID, "已完成 Completed",
+		"林大明", "杭州井然食品贸易有限公司", "tpl-42（第 3 版 version 3）",
+		"2025-03-04 13:06:07 (Asia/Shanghai, UTC+8)", "2025-03-04 05:06:07 UTC", "2025-03-04 13:11:07",
+		"签署文件", "Documents", "采购合同.pdf", "附件一 Appendix.pdf", hexOf("sent-1"), hexOf("signed-2"), "SHA-256 of the signed PDF",
+		"签约方 1：甲方", "Party 2: 乙方", "企业 Enterprise", "个人 Person",
+		"9133**********XYZ1", "林小明", "阿依古丽·买买提", "650*****12X", "138****8000", "a***@example.com", "acc-2",
+		"短信验证码，发送至 138****8000，验证于 2025-03-04 13:08:07", "SMS code sent to 139****0001, verified 2025-03-04 05:09:07 UTC",
+		"印章 Seal：合同专用章", hexOf("seal"), "Typed signature", "203.0.113.*", "2001:db8:1:2::*",
+		"采购合同.pdf: " + hexOf("sent-1"),
+		"事件记录", "Event log", "ContractCreated", "创建合同", "签约方签署", "1021", hexOf("PartySigned3")[:16],
+		"生成时间 Generated at: 2025-03-04 13:11:07 (UTC+8)", "由 signet 生成 Generated by signet",
+		fmt.Sprintf("第 1 页，共 %d 页 Page 1 of %d", pages, pages),
+	}
+	for _, w := range want {
+		if !strings.Contains(flat, squash(w)) {
+			t.Errorf("the text layer lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("text:\n%s", txt)
+	}
+}
+
+// TestRenderMasksAgain passes identifiers unmasked, as a caller's mistake
+// would: none of them reaches the PDF, in the text layer or the bytes.
+func TestRenderMasksAgain(t *testing.T) {
+	c := sample()
+	c.Contract.Title = "与 13800138000 的合同（联系 lin.xiaoming@example.com，身份证 33010619900101123X）"
+	c.Contract.SenderName = "林大明 139-0013-9000"
+	p := &c.Parties[0]
+	p.USCC, p.Login, p.ClientIP = "91330106MA2H0XYZ1K", "13800138000", "203.0.113.77"
+	p.Willingness.Target = "+86 138 0013 8000"
+	p.IDNumber = "33010619900101123X"
+	q := &c.Parties[1]
+	q.Login, q.ClientIP, q.Willingness.Target, q.Willingness.Channel = "ayi.gul@example.com", "2001:db8:1:2:3:4:5:6", "ayi.gul@example.com", "email"
+	b, err := Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate(t, b)
+	flat := squash(text(t, b))
+	for _, secret := range []string{"13800138000", "13900139000", "0013", "lin.xiaoming", "ayi.gul", "33010619900101123X", "0101123",
+		"91330106MA2H0XYZ1K", "0106MA2H0", "203.0.113.77", "3:4:5:6"} {
+		if strings.Contains(flat, secret) {
+			t.Errorf("the text layer shows %q", secret)
+		}
+	}
+	for _, masked := range []string{"与138****8000的合同", "l***@example.com", "330*****23X", "9133**********YZ1K", "203.0.113.*", "2001:db8:1:2::*",
+		"a***@example.com", "林大明139****9000", "发送至138****8000", "邮箱验证码，发送至a***@example.com", "emailcodesenttoa***@example.com"} {
+		if !strings.Contains(flat, masked) {
+			t.Errorf("the text layer lacks %q", masked)
+		}
+	}
+}
+
+func TestScrub(t *testing.T) {
+	for in, want := range map[string]string{
+		"13800138000":                 "138****8000",
+		"电话 138 0013 8000。":           "电话 138****8000。",
+		"+86 138-0013-8000":           "+86 138****8000",
+		"8613800138000":               "86138****8000",
+		"2025-13800138000":            "2025-138****8000",
+		"ID 33010619900101123x end":   "ID 330*****23X end",
+		"HT2025030413800138000":       "HT2025030413800138000", // an identifier, not a number
+		"13800138000abc":              "13800138000abc",
+		"订单 20250304 金额 1000":         "订单 20250304 金额 1000",
+		"mail Lin.Xiao@Example.com.":  "mail l***@example.com.",
+		"138****8000":                 "138****8000",
+		"l***@example.com":            "l***@example.com",
+		"no@domain":                   "no@domain",
+		"":                            "",
+		"12345678901 not mobile 1234": "12345678901 not mobile 1234",
+	} {
+		if got := scrub(in); got != want {
+			t.Errorf("scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"203.0.113.77": "203.0.113.*", "::ffff:203.0.113.77": "203.0.113.*", "203.0.113.*": "203.0.113.*",
+		"2001:db8::1": "2001:db8::*", "fe80::1%eth0": "fe80::*", "not an ip": "", "1.2.*.*": "", "": "",
+	} {
+		if got := maskIP(in); got != want {
+			t.Errorf("maskIP(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// goldenSHA pins the bytes of sample(): a layout change updates it on
+// purpose; the same code must always give the same bytes.
+const goldenSHA = "03c0a530105498761dd12782b6ecd16b7df0551f4bb8e9297f10802f702f38ab"
+
+func TestRenderDeterministic(t *testing.T) {
+	a, err := Render(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Render(sample())
+	if !bytes.Equal(a, b) {
+		t.Fatal("two renders of the same certificate differ")
+	}
+	if got := fmt.Sprintf("%x", sha256.Sum256(a)); got != goldenSHA {
+		t.Errorf("SHA-256 %s, want %s (update goldenSHA only when the layout changed on purpose)", got, goldenSHA)
+	}
+	if !bytes.Contains(a, []byte("/CreationDate (D:20250304131107+08'00')")) {
+		t.Error("CreationDate is not GeneratedAt in UTC+8")
+	}
+	c := sample()
+	c.GeneratedAt = c.GeneratedAt.In(time.FixedZone("x", -5*3600))
+	c.Parties[0].SignedAt = c.Parties[0].SignedAt.In(time.Local)
+	if d, _ := Render(c); !bytes.Equal(a, d) {
+		t.Error("the zone of the times changed the bytes")
+	}
+	c = sample()
+	c.Events[2].Hash = hexOf("other")
+	if d, _ := Render(c); bytes.Equal(a, d) {
+		t.Error("a different event hash gave the same bytes")
+	}
+}
+
+// TestRenderLong: many parties and events flow over pages; table headers
+// repeat and nothing is lost.
+func TestRenderLong(t *testing.T) {
+	c := sample()
+	for i := range 30 {
+		p := c.Parties[i%2]
+		p.Role = fmt.Sprintf("第%d方", i+3)
+		c.Parties = append(c.Parties, p)
+	}
+	for i := range 200 {
+		c.Events = append(c.Events, Event{Position: uint64(5000 + i), Version: uint64(7 + i), Type: "ContractSubmittedForApproval", At: t0, Hash: hexOf(fmt.Sprint(i))})
+	}
+	c.Contract.Title = strings.Repeat("很长的合同名称", 40)
+	c.Parties[0].Mark.Name = "印章" + string(rune(0x1F600)) + "\x00\xff"
+	b, err := Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := validate(t, b)
+	if n < 5 {
+		t.Errorf("%d pages", n)
+	}
+	flat := squash(text(t, b))
+	for _, w := range []string{"第32方", "5199", "7+199", fmt.Sprintf("Page %d of %d", n, n), "印章<U+1F600><U+FFFD>", c.Contract.Title} {
+		if w == "7+199" {
+			w = "206"
+		}
+		if !strings.Contains(flat, squash(w)) {
+			t.Errorf("the text layer lacks %q", w)
+		}
+	}
+	if got := strings.Count(flat, "Eventhash(first16)"); got < 2 {
+		t.Errorf("the event table header appears %d times; it repeats on each page", got)
+	}
+}
+
+func TestRenderRefuses(t *testing.T) {
+	c := sample()
+	c.Contract.ID = " "
+	if _, err := Render(c); err == nil {
+		t.Error("rendered without a contract ID")
+	}
+	c = sample()
+	c.GeneratedAt = time.Time{}
+	if _, err := Render(c); err == nil {
+		t.Error("rendered without a generation time")
+	}
+}
+
+func FuzzScrub(f *testing.F) {
+	for _, s := range []string{"13800138000", "+86 138-0013-8000", "a@b.cn", "33010619900101123X", "2025-13800138000 x@y.com."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := scrub(s)
+		if again := scrub(out); again != out {
+			t.Fatalf("scrub is not idempotent: %q -> %q -> %q", s, out, again)
+		}
+		for i := 0; i+11 <= len(out); i++ {
+			d := out[i : i+11]
+			if isMobile(d) && (i == 0 || !isDigit(out[i-1]) && !isWordByte(out[i-1])) && (i+11 == len(out) || !isDigit(out[i+11]) && !isWordByte(out[i+11])) {
+				t.Fatalf("scrub(%q) = %q shows a mobile number", s, out)
+			}
+		}
+	})
+}
+
+func FuzzRender(f *testing.F) {
+	f.Add("采购合同", "林小明", "13800138000", "203.0.113.7")
+	f.Add("a😀\x00\xff", "\n\t", "x@y.cn", "::1")
+	f.Fuzz(func(t *testing.T, title, name, login, ip string) {
+		c := sample()
+		c.Contract.Title, c.Parties[0].SignerName, c.Parties[0].Login, c.Parties[1].ClientIP = title, name, login, ip
+		b, err := Render(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		validate(t, b)
+	})
+}
