@@ -19,6 +19,7 @@ import (
 	"signet/domain/account"
 	"signet/domain/fault"
 	"signet/infra/artwork"
+	"signet/infra/auditlog"
 	"signet/infra/auth"
 	"signet/infra/blob"
 	"signet/infra/clock"
@@ -29,11 +30,13 @@ import (
 	"signet/infra/notify"
 	"signet/infra/password"
 	"signet/infra/pdfdoc"
+	"signet/infra/pki"
 	"signet/infra/projector"
 	"signet/infra/redisdb"
 	"signet/infra/web"
 	"signet/projections"
 	"signet/projections/accounts"
+	"signet/projections/batches"
 	"signet/projections/contracts"
 	"signet/projections/enterprises"
 	"signet/projections/templates"
@@ -66,6 +69,8 @@ type app struct {
 	tokens *auth.Issuer
 	outbox *notify.Dev
 	blobs  *blob.Store
+	ca     *pki.Authority
+	heads  *commands.TreeHeads
 	cmds   commands.Commands
 	router *mux.Router
 
@@ -76,7 +81,7 @@ type app struct {
 
 // allProjections are the read models, in the order they are run and listed.
 func allProjections() []projections.Projection {
-	return []projections.Projection{accounts.Projection{}, enterprises.Projection{}, templates.Projection{}, contracts.Projection{}}
+	return []projections.Projection{accounts.Projection{}, enterprises.Projection{}, templates.Projection{}, contracts.Projection{}, batches.Projection{}}
 }
 
 func openStore(ctx context.Context, cfg config) (eventstore.Store, error) {
@@ -163,18 +168,30 @@ func (a *app) buildCommands(key []byte) error {
 	if !a.cfg.Dev {
 		a.log.Warn("no SMS or email provider is configured: verification codes can only be read with --dev at /dev/messages")
 	}
+	// Signed tree heads over the whole log, with a key of their own that
+	// auditors pin (signet audit public-key).
+	logKey, err := auditlog.LoadOrCreateLogKey(a.cfg.Data)
+	if err != nil {
+		return fmt.Errorf("tree head key: %w", err)
+	}
+	a.heads = &commands.TreeHeads{Store: a.store, Signer: logKey, Clock: a.clock, Logger: a.log}
 	a.cmdMetrics = commands.NewMemoryMetrics()
 	verification, err := a.verificationDeps(key)
 	if err != nil {
 		return err
 	}
-	lifecycle, err := a.lifecycleDeps()
+	lifecycle, err := a.lifecycleDeps(key)
+	if err != nil {
+		return err
+	}
+	logPub, err := auditlog.MarshalPublicKey(logKey.PublicKey())
 	if err != nil {
 		return err
 	}
 	a.cmds, err = commands.New(commands.Deps{
 		Verification:         verification,
 		Lifecycle:            lifecycle,
+		Evidence:             commands.EvidenceDeps{Heads: a.heads, CAPEM: a.ca.RootPEM(), LogKeyPEM: logPub},
 		Events:               a.store,
 		Notifier:             a.outbox,
 		Codes:                codes.New(a.redis, a.clock, codeCfg),
@@ -194,7 +211,7 @@ func (a *app) buildCommands(key []byte) error {
 // Seals and typed signatures are drawn as PNG with a CJK font found on the
 // system (SIGNET_CJK_FONT or the usual paths); without one, as SVG that
 // the viewer's fonts draw.
-func (a *app) lifecycleDeps() (commands.LifecycleDeps, error) {
+func (a *app) lifecycleDeps(tokenKey []byte) (commands.LifecycleDeps, error) {
 	font := artwork.FindFont()
 	art, err := artwork.New(font)
 	if err != nil {
@@ -203,12 +220,21 @@ func (a *app) lifecycleDeps() (commands.LifecycleDeps, error) {
 	if font == "" {
 		a.log.Warn("no CJK font found: seals and signatures are drawn as SVG; install fonts-wqy-zenhei or set SIGNET_CJK_FONT for PNG")
 	}
-	return commands.LifecycleDeps{PDF: pdfdoc.New(), Art: art, PublicURL: a.publicURL()}, nil
+	seal, render, err := a.sealingDeps(context.Background(), tokenKey, art)
+	if err != nil {
+		return commands.LifecycleDeps{}, err
+	}
+	return commands.LifecycleDeps{PDF: pdfdoc.New(), Art: art, PublicURL: a.publicURL(), Sealer: seal, Completion: render}, nil
 }
 
 // deadlines is the policy that expires contracts past their signing deadline.
 func (a *app) deadlines() commands.Deadlines {
 	return commands.Deadlines{Due: contracts.Reader{DB: a.redis}, Expire: a.cmds.Contracts.Expire, Clock: a.clock, Logger: a.log}
+}
+
+// sealing is the policy that retries the final documents of contracts.
+func (a *app) sealing() commands.Sealing {
+	return commands.Sealing{Due: contracts.Reader{DB: a.redis}, Seal: a.cmds.Contracts.Seal, Clock: a.clock, Logger: a.log}
 }
 
 func (a *app) verify(token string) (web.Principal, error) {
@@ -255,7 +281,9 @@ func (a *app) routes(r *mux.Router) {
 			Contracts:     contracts.Reader{DB: a.redis},
 			Templates:     templates.Reader{DB: a.redis},
 			LoginKeys:     accounts.Reader{DB: a.redis},
+			History:       a.store,
 			Seals:         readapi.SealReaders{Enterprises: enterprises.Reader{DB: a.redis, Now: a.clock.Now}, Accounts: accounts.Reader{DB: a.redis}},
+			Batches:       batches.Reader{DB: a.redis, Now: a.clock.Now},
 		})
 	}
 	if a.cfg.Dev && a.outbox != nil {

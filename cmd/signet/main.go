@@ -31,6 +31,13 @@ Commands:
   roles grant <login> <role> give an account a platform role (operator, auditor)
   quota grant <enterprise-id> <amount> [--reason text]
                             give an enterprise more contracts to send
+  audit verify|prove|verify-proof|replay|public-key
+                            check the log's hash chains and signed tree heads,
+                            prove an event is in the log, replay an aggregate
+  evidence verify [--ca file] [--log-key file] <bundle.zip>
+                            check a contract's evidence bundle offline
+  batch status <batch-id> [--watch]
+                            a batch send's progress, with a progress bar
   version                   print the version
 
 Run "signet <command> -h" for the flags of a command. Every flag defaults to
@@ -68,6 +75,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRoles(ctx, rest, stdout, stderr)
 	case "quota":
 		return runQuota(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
+	case "evidence":
+		return runEvidence(ctx, rest, stdout, stderr)
+	case "batch":
+		return runBatch(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "signet", versionString())
 		return nil

@@ -60,6 +60,14 @@ func runServer(ctx context.Context, name string, args []string, stderr io.Writer
 		// Expires contracts past their signing deadline; several processes
 		// may run it, each contract expires once.
 		go a.deadlines().Run(ctx)
+		// Retries the final documents of contracts whose attempt at the
+		// last signature failed or never finished.
+		go a.sealing().Run(ctx)
+		// Signs a tree head over the log every minute it grew.
+		go a.heads.Run(ctx)
+		// Sends the rows of running batches; a batch interrupted by a crash
+		// goes on from where it stopped.
+		go a.batchRunner().Run(ctx)
 	}
 
 	var srv *http.Server
