@@ -294,7 +294,7 @@ func completionOf(envs []event.Envelope, k *contract.Contract, sealed contract.C
 	for _, s := range k.SignedOrder() {
 		p, _ := k.Party(s.PartyID)
 		cp := completion.Party{Role: p.Role, Order: p.Order, Kind: string(p.Kind), SignerName: s.SignerName, SignerAccountID: s.SignerAccountID,
-			SignedAt: s.SignedAt, ClientIP: maskedIP(s.ClientIP),
+			SignedAt: s.SignedAt, ClientIP: identity.MaskIP(s.ClientIP),
 			Willingness: completion.Willingness{Method: s.Willingness.Method, VerifiedAt: s.Willingness.VerifiedAt}}
 		if s.Willingness.Channel == "email" && s.Willingness.Method == contract.WillingnessSMSCode {
 			cp.Willingness.Method = "email_code"
@@ -331,18 +331,6 @@ func fileHash(f *layout.File) string {
 		return ""
 	}
 	return f.SHA256
-}
-
-// maskedIP keeps an address's network and hides the host: "203.0.113.*",
-// "2001:db8:*".
-func maskedIP(ip string) string {
-	if i := strings.LastIndexByte(ip, '.'); i > 0 && !strings.Contains(ip, ":") {
-		return ip[:i] + ".*"
-	}
-	if parts := strings.Split(ip, ":"); len(parts) > 2 {
-		return strings.Join(parts[:2], ":") + ":*"
-	}
-	return ""
 }
 
 func hexSHA(b []byte) string {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -36,7 +37,7 @@ type LogStore interface {
 var ErrLogDiverged = errors.New("the event log no longer matches its last signed tree head")
 
 // treeHeadAttempts bounds the retries when other processes sign at the same time.
-const treeHeadAttempts = 8
+const treeHeadAttempts = 20
 
 // TreeHeads is the policy that signs the Merkle tree over the global log
 // (see signet/domain/audit) and records each signed head on
@@ -230,8 +231,16 @@ func (t *TreeHeads) advance(ctx context.Context, need uint64) (audit.TreeHeadSig
 		}
 		meta := event.Metadata{Actor: "system:treeheads", CorrelationID: t.IDs.NewID(), OccurredAt: head.SignedAt}
 		_, err = appendEvents(ctx, t.Store, t.IDs, audit.Stream, event.Exactly(log.Version()), audit.NewEvent, evs, meta)
-		if errors.Is(err, event.ErrConcurrency) && attempt < treeHeadAttempts {
-			continue // another process recorded a head: look at it
+		if errors.Is(err, event.ErrConcurrency) {
+			if attempt < treeHeadAttempts {
+				// Another process recorded a head: look at it, after a
+				// pause that grows and differs between the racers.
+				time.Sleep(time.Duration(attempt*(1+mrand.IntN(3))) * time.Millisecond)
+				continue
+			}
+			if need == 0 {
+				return last, nil // a periodic tick: the others are signing
+			}
 		}
 		if err != nil {
 			return audit.TreeHeadSigned{}, err

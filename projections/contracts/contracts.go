@@ -32,6 +32,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"signet/domain/identity"
 	"strconv"
 	"strings"
 	"time"
@@ -246,7 +247,7 @@ func (b *builder) event(ev contract.Event) error {
 		b.history(fact{At: ev.SentAt, Type: contract.TypeContractSent, Actor: ev.SentBy})
 	case contract.PartySigned:
 		s := Signing{SignerAccountID: ev.SignerAccountID, SignerName: ev.SignerName, EnterpriseID: ev.EnterpriseID,
-			Willingness: ev.Willingness.Method, WillingnessVia: ev.Willingness.Channel, ClientIP: maskIP(ev.ClientIP), SignedAt: ev.SignedAt.UTC()}
+			Willingness: ev.Willingness.Method, WillingnessVia: ev.Willingness.Channel, ClientIP: identity.MaskIP(ev.ClientIP), SignedAt: ev.SignedAt.UTC()}
 		f := fact{At: ev.SignedAt, Type: contract.TypePartySigned, Actor: ev.SignerAccountID, ActorName: ev.SignerName,
 			PartyID: ev.PartyID, Willingness: ev.Willingness.Method}
 		if ev.Seal != nil {
@@ -266,7 +267,7 @@ func (b *builder) event(ev contract.Event) error {
 	case contract.PartyRejected:
 		reason := scrub(ev.Reason)
 		b.hset(rejectedPrefix+ev.PartyID, projections.MustJSON(Rejection{SignerAccountID: ev.SignerAccountID, EnterpriseID: ev.EnterpriseID,
-			Reason: reason, ClientIP: maskIP(ev.ClientIP), RejectedAt: ev.RejectedAt.UTC()}))
+			Reason: reason, ClientIP: identity.MaskIP(ev.ClientIP), RejectedAt: ev.RejectedAt.UTC()}))
 		if ev.SignerAccountID != "" {
 			b.add(projections.SAdd(signersKey(b.id), ev.SignerAccountID))
 		}

@@ -1,33 +1,11 @@
 package contracts
 
 import (
-	"fmt"
-	"net/netip"
 	"strings"
 
 	"signet/domain/account"
 	"signet/domain/identity"
 )
-
-// maskIP keeps the network and hides the host: the last octet of an IPv4
-// address ("203.0.113.*"), all but the /64 prefix of an IPv6 one
-// ("2001:db8:1:2::*"). What does not parse is dropped.
-func maskIP(s string) string {
-	a, err := netip.ParseAddr(strings.TrimSpace(s))
-	if err != nil {
-		return ""
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is4() {
-		b := a.As4()
-		return fmt.Sprintf("%d.%d.%d.*", b[0], b[1], b[2])
-	}
-	p := netip.PrefixFrom(a, 64).Masked().Addr().String()
-	if !strings.HasSuffix(p, "::") {
-		p += ":"
-	}
-	return p + "*"
-}
 
 // scrub masks phone numbers, ID numbers and email addresses in free text
 // that people type (a refusal's reason): the parties' contacts must not

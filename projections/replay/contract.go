@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"signet/domain/identity"
 	"slices"
 	"time"
 
@@ -158,14 +159,14 @@ func (b *contractBuilder) state() (bool, any) {
 	s.Sealed, s.SealingFailures = sealed, len(failures)
 	if r, ok := c.Rejection(); ok {
 		s.Rejection = &Rejection{PartyID: r.PartyID, SignerAccountID: r.SignerAccountID, EnterpriseID: r.EnterpriseID,
-			Reason: scrub(r.Reason), ClientIP: maskIP(r.ClientIP), RejectedAt: r.RejectedAt.UTC()}
+			Reason: scrub(r.Reason), ClientIP: identity.MaskIP(r.ClientIP), RejectedAt: r.RejectedAt.UTC()}
 	}
 	return true, s
 }
 
 func signatureOf(e contract.PartySigned) *Signature {
 	s := &Signature{SignerAccountID: e.SignerAccountID, SignerName: e.SignerName, EnterpriseID: e.EnterpriseID,
-		Willingness: e.Willingness, ClientIP: maskIP(e.ClientIP), SignedAt: e.SignedAt.UTC(),
+		Willingness: e.Willingness, ClientIP: identity.MaskIP(e.ClientIP), SignedAt: e.SignedAt.UTC(),
 		Documents: slices.Clone(e.Documents)}
 	if e.Seal != nil {
 		s.SealID, s.SealName, s.SealSHA256 = e.Seal.SealID, e.Seal.Name, e.Seal.File.SHA256

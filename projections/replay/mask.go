@@ -1,8 +1,6 @@
 package replay
 
 import (
-	"fmt"
-	"net/netip"
 	"regexp"
 	"strings"
 
@@ -17,25 +15,6 @@ func maskContact(c contract.Contact) (kind, masked string) {
 		return string(l.Kind()), l.Mask()
 	}
 	return c.Kind, identity.MaskPhone(c.Value)
-}
-
-// maskIP keeps the network and hides the host ("203.0.113.*",
-// "2001:db8:1:2::*"); what does not parse is dropped.
-func maskIP(s string) string {
-	a, err := netip.ParseAddr(strings.TrimSpace(s))
-	if err != nil {
-		return ""
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is4() {
-		b := a.As4()
-		return fmt.Sprintf("%d.%d.%d.*", b[0], b[1], b[2])
-	}
-	p := netip.PrefixFrom(a, 64).Masked().Addr().String()
-	if !strings.HasSuffix(p, "::") {
-		p += ":"
-	}
-	return p + "*"
 }
 
 var (
