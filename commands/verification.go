@@ -1219,6 +1219,11 @@ func (s *verifier) attribute(ctx context.Context, l enterprise.StatementLine) (s
 		if err != nil {
 			return "", "", err
 		}
+		if e.Judged(l.StatementID) {
+			// A concurrent delivery of this line judged it there (and
+			// may have ended the wait): it is that enterprise's.
+			return id, "", nil
+		}
 		// Only for the payer name of its current request: an earlier
 		// request (materials since submitted under another name) does not
 		// make the payer ambiguous.
