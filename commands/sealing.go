@@ -255,13 +255,19 @@ func (c *contracts) subject(ctx context.Context, k *contract.Contract, s contrac
 // recordCertificate opens the certificate's stream once; a second record
 // of the same certificate finds it there.
 func (c *contracts) recordCertificate(ctx context.Context, is *pki.Issued) error {
+	return RecordCertificate(ctx, c.events, is, c.clock.Now())
+}
+
+// RecordCertificate records that the platform's CA issued a certificate
+// (CertificateIssued on "certificate-<serial>"), once: recording it again
+// changes nothing.
+func RecordCertificate(ctx context.Context, events EventStore, is *pki.Issued, now time.Time) error {
 	evs, err := certificate.Issue(certificate.CertificateIssued{Serial: is.Serial, Subject: is.SubjectID, Kind: is.Kind, DN: is.Subject,
 		Issuer: is.Issuer, NotBefore: is.NotBefore, NotAfter: is.NotAfter, SHA256: is.SHA256, PEM: is.PEM})
 	if err != nil {
 		return err
 	}
-	now := c.clock.Now()
-	_, err = appendEvents(ctx, c.events, c.ids, certificate.StreamOf(is.Serial), event.NoStream, certificate.NewEvent, evs, event.Metadata{OccurredAt: now})
+	_, err = appendEvents(ctx, events, UUIDs{}, certificate.StreamOf(is.Serial), event.NoStream, certificate.NewEvent, evs, event.Metadata{Actor: "system:pki", OccurredAt: now})
 	if errors.Is(err, event.ErrConcurrency) {
 		return nil
 	}

@@ -57,6 +57,19 @@ func (a *app) sealingDeps(ctx context.Context, tokenKey []byte, art *artwork.Art
 	if err != nil {
 		return nil, nil, fmt.Errorf("timestamp authority: %w", err)
 	}
+	// The platform's own certificates are on record like the parties'.
+	_, platform, _, err := ca.PlatformSigner(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("platform certificate: %w", err)
+	}
+	for _, own := range []*pki.Issued{
+		pki.Describe(pki.Subject{ID: pki.TimestampID, Kind: pki.Timestamp}, chain[0]),
+		pki.Describe(pki.Subject{ID: pki.PlatformID, Kind: pki.Platform}, platform[0]),
+	} {
+		if err := commands.RecordCertificate(ctx, a.store, own, a.clock.Now()); err != nil {
+			return nil, nil, fmt.Errorf("record certificate %s: %w", own.SubjectID, err)
+		}
+	}
 	ts, err := tsa.New(key, chain[0], chain, a.clock.Now, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("timestamp authority: %w", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -170,5 +172,46 @@ func (e *testEnv) waitCaughtUp() {
 	defer cancel()
 	if ok, err := e.app.runner.WaitFor(ctx, e.head()); err != nil || !ok {
 		e.t.Fatalf("projections did not catch up: %v", err)
+	}
+}
+
+// Every certificate the platform's CA issued is on record: the parties'
+// at their first signature, the platform's own at start, each once.
+func TestCertificatesAreRecorded(t *testing.T) {
+	cfg := testConfig(t)
+	e := start(t, cfg, roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138151", 51)
+	tpl := boss.template(ent, false)
+	person := verifiedPerson(t, e, "13512345151", "林某某")
+	for range 2 {
+		id, _ := boss.send(sendBody(tpl, ent, person.login, "林某某", boss.login, time.Now().Add(72*time.Hour)))
+		person.signAs(id, tpl.person, nil, http.StatusOK)
+		boss.signAs(id, tpl.ent, map[string]string{"enterprise_id": ent, "seal_id": boss.defaultSeal(ent)}, http.StatusOK)
+	}
+	e.shutdown()
+	start(t, cfg, roles{true, true, true}, nil).shutdown() // a restart records nothing new
+	store, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	envs, err := store.ReadAll(context.Background(), 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]int{}
+	for _, env := range envs {
+		if env.Type != "CertificateIssued" {
+			continue
+		}
+		var c struct{ Subject string }
+		if err := json.Unmarshal(env.Data, &c); err != nil {
+			t.Fatal(err)
+		}
+		subjects[strings.SplitN(c.Subject, "-", 2)[0]+"-"]++
+	}
+	want := map[string]int{"signet-": 2, "enterprise-": 1, "account-": 1}
+	if fmt.Sprint(subjects) != fmt.Sprint(want) {
+		t.Fatalf("certificates recorded %v, want %v", subjects, want)
 	}
 }

@@ -58,10 +58,10 @@ const (
 // RootName is the common name of a root the authority creates itself.
 const RootName = "Signet Demo Root CA"
 
-// IDs of the platform's own key files; refused as subject IDs.
+// Subject IDs of the platform's own certificates; refused for anyone else.
 const (
-	platformID = "signet-platform"
-	tsaID      = "signet-tsa"
+	PlatformID  = "signet-platform"
+	TimestampID = "signet-tsa"
 )
 
 // Object identifiers of the extended key usages set on leaves.
@@ -257,20 +257,20 @@ func (a *Authority) Signer(ctx context.Context, s Subject) (crypto.Signer, []*x5
 // authority: its certificate has the critical timeStamping extended key
 // usage RFC 3161 requires.
 func (a *Authority) TimestampSigner(ctx context.Context) (crypto.Signer, []*x509.Certificate, *Issued, error) {
-	return a.get(ctx, Subject{ID: tsaID, Kind: Timestamp, Name: "Signet Timestamp Authority", Organization: "Signet"})
+	return a.get(ctx, Subject{ID: TimestampID, Kind: Timestamp, Name: "Signet Timestamp Authority", Organization: "Signet"})
 }
 
 // PlatformSigner returns the key and chain the platform signs its own
 // documents with, such as certificates of completion.
 func (a *Authority) PlatformSigner(ctx context.Context) (crypto.Signer, []*x509.Certificate, *Issued, error) {
-	return a.get(ctx, Subject{ID: platformID, Kind: Platform, Name: "Signet Platform", Organization: "Signet"})
+	return a.get(ctx, Subject{ID: PlatformID, Kind: Platform, Name: "Signet Platform", Organization: "Signet"})
 }
 
 func checkSubject(s Subject) error {
 	switch {
 	case s.Kind != Enterprise && s.Kind != Person:
 		return fmt.Errorf("pki: subject kind %q is neither %q nor %q", s.Kind, Enterprise, Person)
-	case s.ID == "" || s.ID == platformID || s.ID == tsaID || !utf8.ValidString(s.ID) || strings.ContainsAny(s.ID, "\x00\n"):
+	case s.ID == "" || s.ID == PlatformID || s.ID == TimestampID || !utf8.ValidString(s.ID) || strings.ContainsAny(s.ID, "\x00\n"):
 		return fmt.Errorf("pki: invalid subject ID %q", s.ID)
 	case strings.TrimSpace(s.Name) == "":
 		return fmt.Errorf("pki: subject %s has no name", s.ID)

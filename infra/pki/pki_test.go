@@ -387,7 +387,7 @@ func TestTimestampAndPlatformCertificates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkLeaf(t, a, pchain[0], Subject{ID: platformID, Name: "Signet Platform", Organization: "Signet"}, x509.ExtKeyUsageEmailProtection)
+	checkLeaf(t, a, pchain[0], Subject{ID: PlatformID, Name: "Signet Platform", Organization: "Signet"}, x509.ExtKeyUsageEmailProtection)
 	if _, _, iss, err := a.TimestampSigner(ctx); err != nil || iss != nil {
 		t.Fatalf("second TimestampSigner: %v, issued %v", err, iss)
 	}
@@ -398,8 +398,8 @@ func TestSubjectsAreChecked(t *testing.T) {
 	for _, s := range []Subject{
 		{ID: "enterprise-1", Kind: "robot", Name: "x"},
 		{ID: "", Kind: Person, Name: "x"},
-		{ID: platformID, Kind: Person, Name: "x"},
-		{ID: tsaID, Kind: Enterprise, Name: "x"},
+		{ID: PlatformID, Kind: Person, Name: "x"},
+		{ID: TimestampID, Kind: Enterprise, Name: "x"},
 		{ID: "account-1", Kind: Person, Name: "  "},
 		{ID: "account-1", Kind: Person, Name: "\xff"},
 	} {
