@@ -78,8 +78,11 @@ func LoginOf(kind LoginKind, value string) (Login, error) {
 	return l, nil
 }
 
+// phoneSeparators are the spaces and dashes people group phone digits with.
+var phoneSeparators = strings.NewReplacer(" ", "", "-", "")
+
 func parsePhone(s string) (string, bool) {
-	d := strings.NewReplacer(" ", "", "-", "").Replace(s)
+	d := phoneSeparators.Replace(s)
 	switch {
 	case strings.HasPrefix(d, "+86"):
 		d = d[3:]
