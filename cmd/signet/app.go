@@ -54,6 +54,10 @@ var passwordParams = password.DefaultParams
 // shown at registration; accepting it is recorded with this version.
 const privacyPolicyVersion = "2026-11"
 
+// findFont finds a CJK font for seals and signatures; tests replace it to
+// play a machine without one.
+var findFont = artwork.FindFont
+
 // newClock tells the time to the write side; tests replace it.
 var newClock = func() clock.Clock { return clock.Real{} }
 
@@ -212,7 +216,7 @@ func (a *app) buildCommands(key []byte) error {
 // system (SIGNET_CJK_FONT or the usual paths); without one, as SVG that
 // the viewer's fonts draw.
 func (a *app) lifecycleDeps(tokenKey []byte) (commands.LifecycleDeps, error) {
-	font := artwork.FindFont()
+	font := findFont()
 	art, err := artwork.New(font)
 	if err != nil {
 		return commands.LifecycleDeps{}, fmt.Errorf("seal font: %w", err)

@@ -215,3 +215,28 @@ func TestCertificatesAreRecorded(t *testing.T) {
 		t.Fatalf("certificates recorded %v, want %v", subjects, want)
 	}
 }
+
+// On a machine with Go and nothing else (no CJK font), seals are SVG and
+// cannot be stamped: the final documents are still produced (the seal's
+// name is drawn instead, Chinese as boxes) and digitally signed, so the
+// contract completes.
+func TestSealingWithoutAFont(t *testing.T) {
+	prev := findFont
+	findFont = func() string { return "" }
+	t.Cleanup(func() { findFont = prev })
+	e := start(t, testConfig(t), roles{true, true, true}, nil)
+	boss, ent := verifiedEnterprise(t, e, "13800138161", 61)
+	tpl := boss.template(ent, false)
+	person := verifiedPerson(t, e, "13512345161", "林某某")
+	id, _ := boss.send(sendBody(tpl, ent, person.login, "林某某", boss.login, time.Now().Add(72*time.Hour)))
+	person.signAs(id, tpl.person, nil, http.StatusOK)
+	var res struct{ Status string }
+	boss.signAs(id, tpl.ent, map[string]string{"enterprise_id": ent, "seal_id": boss.defaultSeal(ent)}, http.StatusOK).json(t, &res)
+	if res.Status != "completed" {
+		t.Fatalf("without a font: %+v (events %v)", res, e.contractEvents(id))
+	}
+	final := boss.call(http.MethodGet, "/api/v1/contracts/"+id+"/documents/"+tpl.doc, nil, http.StatusOK).Body
+	if names := validSignatures(t, e, final); len(names) != 2 {
+		t.Fatalf("signers %v", names)
+	}
+}

@@ -32,8 +32,8 @@ var goRegular = sync.OnceValues(func() (*sfnt.Font, error) { return opentype.Par
 // Text draws text (a date, a business value) as a transparent PNG for a
 // box of w×h PDF points: left-aligned, vertically centred, as large as
 // fits, wrapped onto more lines when one line would be too small. Line
-// breaks in text are kept. Without a CJK font, Latin text is drawn in Go
-// Regular and other scripts are refused.
+// breaks in text are kept. Without a CJK font, text is drawn in Go
+// Regular, where Chinese characters show as boxes.
 func (a *Artwork) Text(text string, w, h float64) ([]byte, error) {
 	if !(w > 0 && h > 0) || math.IsInf(w, 0) || math.IsInf(h, 0) {
 		return nil, fmt.Errorf("artwork: text box %gx%g has no area", w, h)
@@ -109,13 +109,13 @@ func (a *Artwork) textFont(runes []rune) (*sfnt.Font, error) {
 		return nil, fmt.Errorf("artwork: Go font: %w", err)
 	}
 	fallback := &Artwork{fonts: []*sfnt.Font{f}}
-	if _, missing := fallback.font(runes); missing > 0 {
-		if a.fonts != nil {
-			f, _ := a.font(runes)
-			return f, nil // best effort: some glyphs show as boxes
-		}
-		return nil, fmt.Errorf("artwork: no font for %q; set %s to a CJK font such as wqy-zenhei.ttc", string(runes), FontEnv)
+	if _, missing := fallback.font(runes); missing > 0 && a.fonts != nil {
+		f, _ := a.font(runes)
+		return f, nil // best effort: some glyphs show as boxes
 	}
+	// Without a CJK font Chinese shows as boxes: a final document with
+	// boxes beats a contract that can never be completed. The server warns
+	// at start that SIGNET_CJK_FONT or fonts-wqy-zenhei is wanted.
 	return f, nil
 }
 
