@@ -194,6 +194,8 @@ type Commands struct {
 	Contracts ContractCommands
 	// Batch sending from a sheet (使用excel批量发送).
 	Batches BatchCommands
+	// Folders, archive, recycle bin and tags (合同管理).
+	Organisation OrganisationCommands
 }
 
 // handlerFunc adapts a function to a Handler.
@@ -252,5 +254,7 @@ func New(d Deps) (Commands, error) {
 		Seals:     newSealCommands(d),
 		Contracts: newContractCommands(d),
 		Batches:   newBatchCommands(d),
+
+		Organisation: newOrganisationCommands(d),
 	}, nil
 }

@@ -1,6 +1,6 @@
 // Package projections holds signet's read models. Each read model is a
-// Projection: a stable name and a pure mapping from a stored event to the
-// Redis writes it causes. Running projections (checkpoints, idempotency
+// Projection: a stable name and a deterministic mapping from a stored event
+// to the Redis writes it causes. Running projections (checkpoints, idempotency
 // guards, batching, delivery) is infra/projector's job, not theirs.
 package projections
 
@@ -84,8 +84,11 @@ type Projection interface {
 	// "projection.<name>"), the checkpoint and the key namespace. Renaming a
 	// projection means rebuilding it. Letters, digits, '_', '-' and '.' only.
 	Name() string
-	// Handle maps one event to its writes. It is a pure function of the
-	// envelope (no I/O, no clock): nil ops for events it ignores. It may be
+	// Handle maps one event to its writes. It is a function of the envelope
+	// and of the immutable log before it (a projection may read its stream's
+	// earlier events, never read models, never the clock), so handling an
+	// event again, or in a rebuild, gives the same writes: nil ops for events
+	// it ignores. It may be
 	// called more than once for the same event; the projector makes applying
 	// its ops idempotent. An error means the event cannot be projected (it is
 	// retried, then recorded as poisoned, and later events still flow).

@@ -16,6 +16,7 @@ var (
 	ErrNotFound        = fault.New(fault.NotFound, "enterprise_not_found", "There is no such enterprise.")
 	ErrNotMember       = fault.New(fault.Forbidden, "not_enterprise_member", "You are not a member of this enterprise.")
 	ErrNotAdmin        = fault.New(fault.Forbidden, "not_enterprise_admin", "Only the enterprise's administrators may do this.")
+	ErrAuditorReadOnly = fault.New(fault.Forbidden, "auditor_read_only", "An auditor reads the enterprise's contracts and records and changes nothing.")
 	ErrNotOperator     = fault.New(fault.Forbidden, "not_case_operator", "Only the account that started this verification may continue it.")
 	ErrAlreadyVerified = fault.New(fault.Conflict, "already_verified", "This enterprise is already verified.")
 	ErrNoMaterials     = fault.New(fault.Rule, "materials_required", "Upload the business licence and ID card and submit the materials first.")
@@ -781,12 +782,27 @@ func (e *Enterprise) checkAdmin(actor string) error {
 	if !e.Exists() {
 		return ErrNotFound
 	}
-	role := e.members[actor]
-	if role == "" {
-		return ErrNotMember
+	if err := e.CheckActsFor(actor); err != nil {
+		return err
 	}
-	if role != MasterAdmin && role != Admin {
+	if role := e.members[actor]; role != MasterAdmin && role != Admin {
 		return ErrNotAdmin
+	}
+	return nil
+}
+
+// CheckActsFor refuses accounts that may not act for the enterprise (send,
+// sign, use its templates and seals): those that are not members, and
+// auditors.
+func (e *Enterprise) CheckActsFor(accountID string) error {
+	if !e.Exists() {
+		return ErrNotFound
+	}
+	switch e.members[accountID] {
+	case "":
+		return ErrNotMember
+	case Auditor:
+		return ErrAuditorReadOnly
 	}
 	return nil
 }
@@ -799,12 +815,13 @@ func (e *Enterprise) Invite(actor, invitationID, tokenHash string, role Role, no
 	switch role {
 	case "", Member:
 		role = Member
+	case Auditor:
 	case Admin:
 		if e.members[actor] != MasterAdmin {
 			return nil, fault.New(fault.Forbidden, "master_admin_only", "Only the master admin may invite administrators.")
 		}
 	default:
-		return nil, fault.Invalidf("role", "invalid_role", "An invitation is for the role member or admin.")
+		return nil, fault.Invalidf("role", "invalid_role", "An invitation is for the role member, auditor or admin.")
 	}
 	return []Event{MemberInvitationCreated{InvitationID: invitationID, TokenHash: tokenHash, Role: role, CreatedBy: actor,
 		ExpiresAt: timestamp(now.Add(InvitationValidFor)), CreatedAt: timestamp(now)}}, nil
@@ -841,13 +858,13 @@ func (e *Enterprise) Join(accountID, invitationID string, now time.Time) ([]Even
 	return []Event{MemberJoined{AccountID: accountID, Role: role, InvitationID: invitationID, JoinedAt: timestamp(now)}}, nil
 }
 
-// ChangeRole changes a member's role between admin and member.
+// ChangeRole changes a member's role between admin, member and auditor.
 func (e *Enterprise) ChangeRole(actor, target string, role Role, now time.Time) ([]Event, error) {
 	if err := e.checkTarget(actor, target); err != nil {
 		return nil, err
 	}
-	if role != Admin && role != Member {
-		return nil, fault.Invalidf("role", "invalid_role", "A member's role is admin or member.")
+	if role != Admin && role != Member && role != Auditor {
+		return nil, fault.Invalidf("role", "invalid_role", "A member's role is admin, member or auditor.")
 	}
 	// As with invitations: only the master admin makes administrators.
 	if role == Admin && e.members[actor] != MasterAdmin {

@@ -86,6 +86,10 @@ const (
 	MasterAdmin Role = "master_admin" // 主管理员
 	Admin       Role = "admin"
 	Member      Role = "member"
+	// Auditor reads everything of the enterprise, as its administrators
+	// do, and changes nothing: no sending or signing for it, no seals,
+	// members, templates, approvals or tags.
+	Auditor Role = "auditor"
 )
 
 // Step is where a verification case stands.

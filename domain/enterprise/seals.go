@@ -199,8 +199,11 @@ func (e *Enterprise) GrantSeal(actor, sealID, accountID string, now time.Time) (
 	if s.disabled {
 		return nil, ErrSealDisabled
 	}
-	if e.members[accountID] == "" {
+	switch e.members[accountID] {
+	case "":
 		return nil, errNoSuchMember
+	case Auditor:
+		return nil, fault.New(fault.Rule, "auditor_cannot_sign", "An auditor signs nothing for the enterprise; seals are granted to members.").OnField("account_id")
 	}
 	if s.grants[accountID] {
 		return nil, nil
@@ -243,10 +246,10 @@ func (e *Enterprise) CanUseSeal(accountID, sealID string) (Seal, error) {
 	if !e.Exists() {
 		return Seal{}, ErrNotFound
 	}
-	role := e.members[accountID]
-	if role == "" {
-		return Seal{}, ErrNotMember
+	if err := e.CheckActsFor(accountID); err != nil {
+		return Seal{}, err
 	}
+	role := e.members[accountID]
 	s := e.seals[sealID]
 	if s == nil {
 		return Seal{}, ErrSealNotFound
@@ -284,9 +287,13 @@ func (e *Enterprise) SetApprovalPolicy(actor string, required bool, approvers []
 		if slices.Contains(list, a) {
 			continue
 		}
-		if e.members[a] == "" {
+		switch e.members[a] {
+		case "":
 			return nil, fault.New(fault.Rule, "approver_not_member",
 				fmt.Sprintf("Account %s is not a member of the enterprise; approvers are members.", a)).OnField("approvers")
+		case Auditor:
+			return nil, fault.New(fault.Rule, "auditor_cannot_approve",
+				fmt.Sprintf("Account %s is an auditor, who changes nothing; approvers are other members.", a)).OnField("approvers")
 		}
 		list = append(list, a)
 	}
@@ -309,8 +316,10 @@ func (e *Enterprise) ApprovalPolicy() (required bool, approvers []string) {
 	if !e.approval.Required {
 		return false, append([]string{}, e.approval.Approvers...)
 	}
-	if len(e.approval.Approvers) > 0 {
-		return true, append([]string{}, e.approval.Approvers...)
+	// An approver made an auditor since approves nothing.
+	named := slices.DeleteFunc(append([]string{}, e.approval.Approvers...), func(a string) bool { return e.members[a] == Auditor })
+	if len(named) > 0 {
+		return true, named
 	}
 	return true, e.admins()
 }
@@ -335,8 +344,8 @@ func (e *Enterprise) UseQuota(actor, contractID string, used int, now time.Time)
 	if !e.Exists() {
 		return nil, ErrNotFound
 	}
-	if e.members[actor] == "" {
-		return nil, ErrNotMember
+	if err := e.CheckActsFor(actor); err != nil {
+		return nil, err
 	}
 	if e.verified == nil {
 		return nil, ErrNotVerifiedYet
