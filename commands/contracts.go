@@ -329,6 +329,9 @@ func (c *contracts) sender(ctx context.Context, accountID, enterpriseID string) 
 	if ent.RoleOf(accountID) == "" {
 		return contract.Sender{}, nil, nil, fault.New(fault.Forbidden, "not_a_member", "You are not a member of this enterprise.")
 	}
+	if ent.RoleOf(accountID) == enterprise.Auditor {
+		return contract.Sender{}, nil, nil, enterprise.ErrAuditorReadOnly
+	}
 	if !ent.Verified() {
 		return contract.Sender{}, nil, nil, enterprise.ErrNotVerifiedYet
 	}
@@ -552,6 +555,9 @@ func (c *contracts) signer(ctx context.Context, accountID, enterpriseID string) 
 	}
 	if ent.RoleOf(accountID) == "" {
 		return contract.Signer{}, nil, nil, fault.New(fault.Forbidden, "not_a_member", "You are not a member of the enterprise you say you act for.")
+	}
+	if ent.RoleOf(accountID) == enterprise.Auditor {
+		return contract.Signer{}, nil, nil, enterprise.ErrAuditorReadOnly
 	}
 	s.Enterprise = &contract.SignerEnterprise{ID: enterpriseID}
 	if ent.Verified() {

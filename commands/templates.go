@@ -102,6 +102,9 @@ func mayEditTemplate(ctx context.Context, events EventStore, t *template.Templat
 	if err != nil {
 		return err
 	}
+	if role == enterprise.Auditor {
+		return enterprise.ErrAuditorReadOnly
+	}
 	if role == enterprise.Admin || role == enterprise.MasterAdmin || (role != "" && o.AccountID == accountID) {
 		return nil
 	}
@@ -124,6 +127,9 @@ func mayUseTemplate(ctx context.Context, events EventStore, t *template.Template
 	}
 	if role == "" {
 		return errNotTemplateUser
+	}
+	if role == enterprise.Auditor {
+		return enterprise.ErrAuditorReadOnly
 	}
 	return nil
 }
@@ -210,6 +216,9 @@ func (s *templates) create(ctx context.Context, c CreateTemplate) (CreateTemplat
 		}
 		if role == "" {
 			return CreateTemplateResult{}, enterprise.ErrNotMember
+		}
+		if role == enterprise.Auditor {
+			return CreateTemplateResult{}, enterprise.ErrAuditorReadOnly
 		}
 	}
 	id := s.ids.NewID()

@@ -58,7 +58,7 @@ func (a *api) batchCaller(r *http.Request) (batches.Caller, error) {
 		return c, err
 	}
 	for _, e := range ents {
-		if e.Role == "master_admin" || e.Role == "admin" {
+		if e.Role == "master_admin" || e.Role == "admin" || e.Role == "auditor" { // auditors read all
 			c.AdminOf = append(c.AdminOf, e.ID)
 		}
 	}

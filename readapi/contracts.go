@@ -193,7 +193,9 @@ func (a *api) approvals(w http.ResponseWriter, r *http.Request) {
 
 // isMember reports whether an enterprise role is a member's (the creator of
 // an unverified case is not one yet).
-func isMember(role string) bool { return role == "master_admin" || role == "admin" || role == "member" }
+func isMember(role string) bool {
+	return role == "master_admin" || role == "admin" || role == "member" || role == "auditor"
+}
 
 // templateList lists the caller's personal templates, or with
 // ?enterprise_id= those of an enterprise the caller is a member of.

@@ -92,7 +92,7 @@ func (a *api) caseFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch role {
-	case "master_admin", "admin", enterprises.RoleCreator:
+	case "master_admin", "admin", "auditor", enterprises.RoleCreator:
 	default:
 		op, err := a.PlatformRoles.HasPlatformRole(r.Context(), p.AccountID, PlatformOperator)
 		if err != nil {

@@ -93,6 +93,12 @@ type Deps struct {
 	// Batches, when set, mounts the batch sending routes; it needs
 	// Enterprises, Files and Templates.
 	Batches BatchReader
+	// Boxes, when set, mounts the contract lists, counters, folders and
+	// tags; it needs Enterprises and LoginKeys.
+	Boxes BoxReader
+	// Search, when set, mounts the contract search, its export and the
+	// audit trail; it needs Enterprises, LoginKeys and PlatformRoles.
+	Search *Search
 }
 
 type api struct{ Deps }
@@ -115,6 +121,12 @@ func Register(r *mux.Router, d Deps) {
 				r.Handle("/api/v1/enterprises/{id}/files/{sha256}", authed(http.HandlerFunc(a.caseFile))).Methods(http.MethodGet)
 			}
 		}
+	}
+	if d.Boxes != nil {
+		a.registerBoxes(r)
+	}
+	if d.Search != nil {
+		a.registerSearch(r) // before the contract routes: /contracts/export is no contract ID
 	}
 	if d.Contracts != nil {
 		a.registerContracts(r)

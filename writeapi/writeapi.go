@@ -42,6 +42,7 @@ func Register(r *mux.Router, d Deps) {
 	a.registerSeals(r, d)
 	a.registerContracts(r, d)
 	a.registerBatches(r, d)
+	a.registerOrganisation(r, d)
 	// Full paths on r itself (no subrouter), so that a wrong method is a 405
 	// from r's MethodNotAllowedHandler.
 	r.HandleFunc("/api/v1/verification-codes", a.requestCode).Methods(http.MethodPost)

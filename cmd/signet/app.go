@@ -37,6 +37,7 @@ import (
 	"signet/projections"
 	"signet/projections/accounts"
 	"signet/projections/batches"
+	"signet/projections/boxes"
 	"signet/projections/contracts"
 	"signet/projections/enterprises"
 	"signet/projections/templates"
@@ -70,6 +71,7 @@ type app struct {
 	store  eventstore.Store
 	redis  *redisdb.DB
 	runner *projector.Runner
+	search *searchPart // nil when the process has no search
 	tokens *auth.Issuer
 	outbox *notify.Dev
 	blobs  *blob.Store
@@ -83,9 +85,10 @@ type app struct {
 	cmdMetrics *commands.MemoryMetrics
 }
 
-// allProjections are the read models, in the order they are run and listed.
-func allProjections() []projections.Projection {
-	return []projections.Projection{accounts.Projection{}, enterprises.Projection{}, templates.Projection{}, contracts.Projection{}, batches.Projection{}}
+// allProjections are the read models, in the order they are run and listed;
+// h is the event log, which the lists read contracts' histories from.
+func allProjections(h boxes.History) []projections.Projection {
+	return []projections.Projection{accounts.Projection{}, enterprises.Projection{}, templates.Projection{}, contracts.Projection{}, batches.Projection{}, boxes.New(h)}
 }
 
 func openStore(ctx context.Context, cfg config) (eventstore.Store, error) {
@@ -125,8 +128,11 @@ func newApp(ctx context.Context, cfg config, r roles, logger *slog.Logger) (_ *a
 	if a.redis, err = redisdb.Open(ctx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
 		return nil, err
 	}
-	a.runner, err = projector.New(a.redis, a.store, allProjections(), logger)
+	a.runner, err = projector.New(a.redis, a.store, allProjections(a.store), logger)
 	if err != nil {
+		return nil, err
+	}
+	if a.search, err = openSearch(ctx, cfg, r, logger, a.store); err != nil {
 		return nil, err
 	}
 	if r.write || r.read {
@@ -288,6 +294,8 @@ func (a *app) routes(r *mux.Router) {
 			History:       a.store,
 			Seals:         readapi.SealReaders{Enterprises: enterprises.Reader{DB: a.redis, Now: a.clock.Now}, Accounts: accounts.Reader{DB: a.redis}},
 			Batches:       batches.Reader{DB: a.redis, Now: a.clock.Now},
+			Boxes:         boxes.Reader{DB: a.redis, Now: a.clock.Now},
+			Search:        a.searchDeps(),
 		})
 	}
 	if a.cfg.Dev && a.outbox != nil {
@@ -326,6 +334,9 @@ func (a *app) readyChecks() []web.Check {
 			}
 			return statusJSON(st), err
 		}})
+	}
+	if a.search != nil {
+		checks = append(checks, a.searchCheck())
 	}
 	return checks
 }
@@ -377,6 +388,7 @@ func (a *app) devMessages(w http.ResponseWriter, r *http.Request) {
 // Close releases everything opened, in reverse order.
 func (a *app) Close() error {
 	var errs []error
+	errs = append(errs, a.search.Close())
 	if a.runner != nil {
 		errs = append(errs, a.runner.Close())
 	}

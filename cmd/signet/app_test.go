@@ -76,6 +76,7 @@ func start(t testing.TB, cfg config, r roles, clk clock.Clock) *testEnv {
 			t.Fatalf("start projections: %v", err)
 		}
 	}
+	a.startSearch(ctx)
 	e := &testEnv{t: t, cfg: cfg, app: a, cancel: cancel}
 	if r.read || r.write {
 		e.srv = httptest.NewServer(a.handler())

@@ -21,6 +21,8 @@ type config struct {
 	EventStoreURL string        // SIGNET_EVENTSTORE_URL: esdb://...; empty = SQLite in the data dir
 	RedisURL      string        // SIGNET_REDIS_URL: redis://...; empty = in-process Redis (serve only)
 	RedisPrefix   string        // SIGNET_REDIS_PREFIX
+	SearchURL     string        // SIGNET_SEARCH_URL: http(s)://... of Elasticsearch; empty = bleve in the data dir
+	SearchPrefix  string        // SIGNET_SEARCH_PREFIX: Elasticsearch index and alias name prefix
 	JWTKey        string        // SIGNET_JWT_KEY: empty = generated into the data dir
 	ReadWait      time.Duration // SIGNET_READ_WAIT: how long a read waits for Signet-Wait-For
 	CodesPerHour  int           // SIGNET_CODES_PER_CLIENT_HOUR: verification codes one client address may request an hour
@@ -88,6 +90,8 @@ func (c *config) flags(fs *flag.FlagSet, listen bool) {
 	fs.StringVar(&c.EventStoreURL, "eventstore-url", env("SIGNET_EVENTSTORE_URL", ""), "EventStoreDB URL, e.g. esdb://127.0.0.1:2113?tls=false (SIGNET_EVENTSTORE_URL; default: SQLite in the data dir)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("SIGNET_REDIS_URL", ""), "Redis URL, e.g. redis://127.0.0.1:6379/0 (SIGNET_REDIS_URL; default: in-process Redis, serve only)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("SIGNET_REDIS_PREFIX", "signet:"), "prefix of every Redis key (SIGNET_REDIS_PREFIX)")
+	fs.StringVar(&c.SearchURL, "search-url", env("SIGNET_SEARCH_URL", ""), "Elasticsearch URL, e.g. http://127.0.0.1:9200 (SIGNET_SEARCH_URL; default: bleve in <data>/search, serve only)")
+	fs.StringVar(&c.SearchPrefix, "search-prefix", env("SIGNET_SEARCH_PREFIX", "signet-"), "prefix of the Elasticsearch indices and aliases (SIGNET_SEARCH_PREFIX)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SIGNET_LOG_LEVEL", "info"), "debug, info, warn or error (SIGNET_LOG_LEVEL)")
 }
 

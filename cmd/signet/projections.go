@@ -17,7 +17,8 @@ import (
 
 const projectionsUsage = `Usage:
   signet projections status             checkpoint, head and lag per projection
-  signet projections rebuild [name...]  drop read models and replay the log into them (all when none named)
+  signet projections rebuild [name...]  drop read models and replay the log into them (all when none named;
+                                        "search" is the search index, rebuilt into a fresh generation)
 `
 
 func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,6 +38,19 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 	logger, err := cfg.logger(stderr)
 	if err != nil {
 		return err
+	}
+	names := fs.Args()
+	withSearch := len(names) == 0 || slices.Contains(names, searchName)
+	names = slices.DeleteFunc(names, func(n string) bool { return n == searchName })
+	if sub == "rebuild" && withSearch && len(fs.Args()) > 0 && len(names) == 0 {
+		// The search index alone needs no Redis.
+		store, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		fmt.Fprintln(stderr, "Stop running projector/serve processes first: events they apply during the rebuild would be skipped by it.")
+		return rebuildSearch(ctx, cfg, logger, stdout, stderr, store)
 	}
 	if cfg.RedisURL == "" {
 		if sub == "rebuild" {
@@ -59,8 +73,7 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 		return nil
 	}
 
-	names := fs.Args()
-	if len(names) == 0 {
+	if len(fs.Args()) == 0 {
 		names = a.runner.Names()
 	}
 	for _, n := range names {
@@ -97,6 +110,13 @@ func runProjections(ctx context.Context, args []string, stdout, stderr io.Writer
 		took := time.Since(start)
 		rate := float64(total) / took.Seconds()
 		fmt.Fprintf(stdout, "rebuilt %s: %d positions in %s (%.0f events/s)\n", n, total, took.Round(time.Millisecond), rate)
+	}
+	if withSearch {
+		if err := a.search.Close(); err != nil {
+			return err
+		}
+		a.search = nil
+		return rebuildSearch(ctx, cfg, logger, stdout, stderr, a.store)
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ func runServer(ctx context.Context, name string, args []string, stderr io.Writer
 		}()
 	}
 
+	// The search index follows the log on its own, beside the Redis read models.
+	a.startSearch(ctx)
+
 	if r.write {
 		// Expires contracts past their signing deadline; several processes
 		// may run it, each contract expires once.
@@ -89,7 +92,7 @@ func runServer(ctx context.Context, name string, args []string, stderr io.Writer
 			}
 		}()
 		logger.Info("signet listening", "command", name, "addr", ln.Addr().String(), "data", cfg.Data,
-			"eventstore", storeKind(cfg), "redis", redisKind(cfg), "dev", cfg.Dev, "version", versionString())
+			"eventstore", storeKind(cfg), "redis", redisKind(cfg), "search", searchKind(a), "dev", cfg.Dev, "version", versionString())
 	}
 
 	select {

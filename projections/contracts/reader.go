@@ -237,7 +237,7 @@ func (r Reader) Access(ctx context.Context, id string, c Caller) error {
 	}
 	if se := h["sender_enterprise"]; se != "" {
 		for _, m := range c.Enterprises {
-			if m.ID == se && (m.Role == "master_admin" || m.Role == "admin") {
+			if m.ID == se && (m.Role == "master_admin" || m.Role == "admin" || m.Role == "auditor") {
 				return nil
 			}
 		}

@@ -321,7 +321,7 @@ func (r Reader) EnterprisesOf(ctx context.Context, accountID string) ([]Summary,
 	return out, nil
 }
 
-var roleRank = map[string]int{string(enterprise.MasterAdmin): 0, string(enterprise.Admin): 1, string(enterprise.Member): 2}
+var roleRank = map[string]int{string(enterprise.MasterAdmin): 0, string(enterprise.Admin): 1, string(enterprise.Member): 2, string(enterprise.Auditor): 3}
 
 // Members lists the enterprise's members, master admin first, then admins,
 // then members. Callers check existence with Case.
