@@ -117,7 +117,9 @@ func (c *contracts) loadEnterprise(ctx context.Context, id string) (*enterprise.
 // Many senders of one enterprise race for its stream when they spend quota,
 // so the retries are more and spread out by a growing, jittered pause.
 func retry[R any](f func() (R, error)) (R, error) {
-	const attempts = 10
+	// Enough for a dozen senders racing for one quota ledger on a loaded
+	// machine (under -race in CI 10 were not); at most about a second.
+	const attempts = 25
 	for attempt := 1; ; attempt++ {
 		r, err := f()
 		if attempt < attempts && errors.Is(err, event.ErrConcurrency) {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -108,20 +107,6 @@ func openSearch(ctx context.Context, cfg config, r roles, log *slog.Logger, stor
 		p.runner = &search.Runner{Log: store, Index: p.index, Build: searchdocs.New(store).Build, Name: searchName, Logger: log}
 	}
 	return &p, nil
-}
-
-// lockDir takes an exclusive lock on dir's LOCK file without waiting:
-// bleve would otherwise wait for ever on a second opening.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("search lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %s: %v", errSearchInUse, dir, err)
-	}
-	return f, nil
 }
 
 // elasticConfig reads SIGNET_SEARCH_URL; user and password may be given in it.
