@@ -32,10 +32,10 @@
 package boxes
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
+	"signet/projections/contractstate"
 	"slices"
 	"strings"
 	"sync"
@@ -97,9 +97,7 @@ const (
 )
 
 // History reads a stream forwards (eventstore.Store's ReadStream).
-type History interface {
-	ReadStream(ctx context.Context, stream string, from uint64, dir event.Direction, limit int) ([]event.Envelope, error)
-}
+type History = contractstate.History
 
 // cacheSize is how many contracts' latest states are kept: during a
 // catch-up the events of one contract are mostly near each other.
@@ -107,23 +105,16 @@ const cacheSize = 4096
 
 // Projection maps contract, desk and tags events to the lists.
 type Projection struct {
-	h History
+	h      History
+	states *contractstate.Cache
 
 	mu      sync.Mutex
-	states  map[string]*list.Element // stream -> *cached
-	order   *list.List               // most recently used first
-	created map[string]float64       // contract ID -> creation time (ms), bounded
-}
-
-type cached struct {
-	stream  string
-	version uint64
-	k       *contract.Contract
+	created map[string]float64 // contract ID -> creation time (ms), bounded
 }
 
 // New makes the projection; h reads the contracts' streams.
 func New(h History) *Projection {
-	return &Projection{h: h, states: map[string]*list.Element{}, order: list.New(), created: map[string]float64{}}
+	return &Projection{h: h, states: contractstate.New(h, cacheSize), created: map[string]float64{}}
 }
 
 func (*Projection) Name() string { return Name }
@@ -150,44 +141,14 @@ func (p *Projection) Handle(ctx context.Context, e event.Envelope) ([]projection
 	return ops, nil
 }
 
-// take returns the contract's state just before version v, taking it out
-// of the cache (the caller mutates it and puts it back).
-func (p *Projection) take(ctx context.Context, stream string, v uint64) (*contract.Contract, error) {
-	p.mu.Lock()
-	if el, ok := p.states[stream]; ok {
-		c := el.Value.(*cached)
-		p.order.Remove(el)
-		delete(p.states, stream)
-		if c.version == v-1 {
-			p.mu.Unlock()
-			return c.k, nil
-		}
-	}
-	p.mu.Unlock()
-	if v == 1 {
-		return contract.New(), nil
-	}
-	envs, err := p.h.ReadStream(ctx, stream, 1, event.Forwards, int(v-1))
-	if err != nil {
-		return nil, fmt.Errorf("read the contract before this event: %w", err)
-	}
-	if uint64(len(envs)) != v-1 {
-		return nil, fmt.Errorf("read %d events of the contract before version %d", len(envs), v)
-	}
-	return contract.Replay(envs)
-}
-
+// keep caches the contract's state after an event and remembers its
+// creation time.
 func (p *Projection) keep(stream string, v uint64, k *contract.Contract) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.states[stream] = p.order.PushFront(&cached{stream, v, k})
-	for p.order.Len() > cacheSize {
-		last := p.order.Back()
-		p.order.Remove(last)
-		delete(p.states, last.Value.(*cached).stream)
-	}
+	p.states.Keep(stream, v, k)
 	if cr := k.Created(); cr.ContractID != "" {
+		p.mu.Lock()
 		p.remember(cr.ContractID, ms(cr.CreatedAt))
+		p.mu.Unlock()
 	}
 }
 
@@ -209,7 +170,7 @@ func (p *Projection) contractEvent(ctx context.Context, e event.Envelope) ([]pro
 	if err != nil {
 		return nil, err
 	}
-	k, err := p.take(ctx, e.Stream, e.Version)
+	k, err := p.states.Before(ctx, e.Stream, e.Version)
 	if err != nil {
 		return nil, err
 	}

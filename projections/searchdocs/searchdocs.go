@@ -17,10 +17,10 @@
 package searchdocs
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
+	"signet/projections/contractstate"
 	"slices"
 	"strings"
 	"sync"
@@ -40,9 +40,7 @@ import (
 )
 
 // History reads a stream forwards (eventstore.Store's ReadStream).
-type History interface {
-	ReadStream(ctx context.Context, stream string, from uint64, dir event.Direction, limit int) ([]event.Envelope, error)
-}
+type History = contractstate.History
 
 // cacheSize bounds the contract states kept: during a catch-up the events
 // of one contract are mostly near each other.
@@ -54,23 +52,16 @@ const readTimeout = 30 * time.Second
 // Builder maps events to documents; its Build is a search.BuildFunc. It is
 // safe for concurrent use (the runner's live loop and a rebuild).
 type Builder struct {
-	h History
+	h      History
+	states *contractstate.Cache
 
 	mu     sync.Mutex
-	states map[string]*list.Element // contract stream -> *cached
-	order  *list.List               // most recently used first
-	owners map[string][]string      // template or batch stream -> its owner's principals, bounded
-}
-
-type cached struct {
-	stream  string
-	version uint64
-	k       *contract.Contract
+	owners map[string][]string // template or batch stream -> its owner's principals, bounded
 }
 
 // New makes a Builder reading contracts' histories from h.
 func New(h History) *Builder {
-	return &Builder{h: h, states: map[string]*list.Element{}, order: list.New(), owners: map[string][]string{}}
+	return &Builder{h: h, states: contractstate.New(h, cacheSize), owners: map[string][]string{}}
 }
 
 var _ search.BuildFunc = (*Builder)(nil).Build
@@ -180,44 +171,6 @@ func filingSummary(env event.Envelope) string {
 	return ""
 }
 
-// take returns the contract's state just before version v, taking it out
-// of the cache (the caller mutates it and puts it back with keep).
-func (b *Builder) take(ctx context.Context, stream string, v uint64) (*contract.Contract, error) {
-	b.mu.Lock()
-	if el, ok := b.states[stream]; ok {
-		c := el.Value.(*cached)
-		b.order.Remove(el)
-		delete(b.states, stream)
-		if c.version == v-1 {
-			b.mu.Unlock()
-			return c.k, nil
-		}
-	}
-	b.mu.Unlock()
-	if v <= 1 {
-		return contract.New(), nil
-	}
-	envs, err := b.h.ReadStream(ctx, stream, 1, event.Forwards, int(v-1))
-	if err != nil {
-		return nil, fmt.Errorf("read the contract before this event: %w", err)
-	}
-	if uint64(len(envs)) != v-1 {
-		return nil, fmt.Errorf("read %d events of the contract before version %d", len(envs), v)
-	}
-	return contract.Replay(envs)
-}
-
-func (b *Builder) keep(stream string, v uint64, k *contract.Contract) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.states[stream] = b.order.PushFront(&cached{stream, v, k})
-	for b.order.Len() > cacheSize {
-		last := b.order.Back()
-		b.order.Remove(last)
-		delete(b.states, last.Value.(*cached).stream)
-	}
-}
-
 // contractEvent rebuilds the contract's document after the event; the
 // record is seen by whoever saw the contract just before or just after it
 // (an approver who approved keeps the approval's record).
@@ -226,7 +179,7 @@ func (b *Builder) contractEvent(ctx context.Context, env event.Envelope, current
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := b.take(ctx, env.Stream, env.Version)
+	k, err := b.states.Before(ctx, env.Stream, env.Version)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,7 +187,7 @@ func (b *Builder) contractEvent(ctx context.Context, env event.Envelope, current
 	if err := k.Apply(ev); err != nil {
 		return nil, nil, err
 	}
-	b.keep(env.Stream, env.Version, k)
+	b.states.Keep(env.Stream, env.Version, k)
 	after := principal.OfContract(k).All()
 	doc := DocOf(k, env.Position)
 	if doc.ID != ownerOf(env.Stream) {
